@@ -1,0 +1,105 @@
+"""Find the units to scan: Terraform module directories and CloudFormation templates.
+
+A Terraform unit is one directory holding `.tf` / `.tf.json` files (one root
+module; local modules it calls are evaluated with it). A CloudFormation unit is
+one YAML or JSON file recognised by its content, not its extension.
+Anything else is skipped quietly and listed in `skipped` for `--verbose`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mllint.records import LoadError
+
+SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
+CFN_SUFFIXES = {".yaml", ".yml", ".json", ".template"}
+TF_SUFFIXES = (".tf", ".tf.json")
+SNIFF_BYTES = 64 * 1024
+
+_CFN_VERSION = re.compile(r"""["']?AWSTemplateFormatVersion["']?\s*:""")
+_CFN_RESOURCE_TYPE = re.compile(r"""["']?Type["']?\s*:\s*["']?(AWS|Custom)::[A-Za-z0-9]+""")
+_CFN_RESOURCES = re.compile(r"""(^|[{,\s])["']?Resources["']?\s*:""", re.MULTILINE)
+
+
+@dataclass(frozen=True, order=True)
+class Unit:
+    """One thing to load: a Terraform module directory or a CloudFormation file."""
+
+    kind: str  # "terraform" | "cloudformation"
+    path: Path  # absolute
+    rel: str  # posix path relative to the scan root ("." for the root itself)
+
+
+@dataclass
+class Discovery:
+    units: list[Unit] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+
+
+def looks_like_cloudformation(head: str) -> bool:
+    """True when the text reads like a CloudFormation / SAM template."""
+    if _CFN_VERSION.search(head):
+        return True
+    return bool(_CFN_RESOURCES.search(head) and _CFN_RESOURCE_TYPE.search(head))
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return path.as_posix()
+    return rel.as_posix() or "."
+
+
+def _is_tf_file(name: str) -> bool:
+    return name.endswith(TF_SUFFIXES)
+
+
+def discover(paths: list[Path], root: Path) -> Discovery:
+    """Walk `paths` (files or directories) and return the units in stable order."""
+    found = Discovery()
+    tf_dirs: set[Path] = set()
+    cfn_files: set[Path] = set()
+    for given in paths:
+        path = given.resolve() if given.exists() else given
+        if not given.exists():
+            found.errors.append(LoadError(_rel(path, root), 0, "no such file or directory"))
+            continue
+        if given.is_file():
+            _classify_file(path, root, tf_dirs, cfn_files, found, explicit=True)
+            continue
+        for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for name in sorted(filenames):
+                _classify_file(Path(dirpath) / name, root, tf_dirs, cfn_files, found, explicit=False)
+    found.units = sorted(
+        [Unit("terraform", d, _rel(d, root)) for d in tf_dirs]
+        + [Unit("cloudformation", f, _rel(f, root)) for f in cfn_files],
+        key=lambda u: (u.rel, u.kind),
+    )
+    found.skipped.sort()
+    return found
+
+
+def _classify_file(path: Path, root: Path, tf_dirs: set, cfn_files: set, found: Discovery, explicit: bool) -> None:
+    name = path.name
+    if _is_tf_file(name):
+        tf_dirs.add(path.parent)
+        return
+    if path.suffix.lower() not in CFN_SUFFIXES and not explicit:
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        found.errors.append(LoadError(_rel(path, root), 0, f"cannot read file: {exc.strerror or exc}"))
+        return
+    text = head.decode("utf-8", errors="replace")
+    if looks_like_cloudformation(text):
+        cfn_files.add(path)
+    else:
+        found.skipped.append(_rel(path, root))

@@ -31,6 +31,7 @@ class Unit:
     kind: str  # "terraform" | "cloudformation"
     path: Path  # absolute
     rel: str  # posix path relative to the scan root ("." for the root itself)
+    files: int = 1  # IaC files it holds (Terraform files directly in the module directory)
 
 
 @dataclass
@@ -62,7 +63,7 @@ def _is_tf_file(name: str) -> bool:
 def discover(paths: list[Path], root: Path) -> Discovery:
     """Walk `paths` (files or directories) and return the units in stable order."""
     found = Discovery()
-    tf_dirs: set[Path] = set()
+    tf_dirs: dict[Path, int] = {}
     cfn_files: set[Path] = set()
     for given in paths:
         path = given.resolve() if given.exists() else given
@@ -77,7 +78,7 @@ def discover(paths: list[Path], root: Path) -> Discovery:
             for name in sorted(filenames):
                 _classify_file(Path(dirpath) / name, root, tf_dirs, cfn_files, found, explicit=False)
     found.units = sorted(
-        [Unit("terraform", d, _rel(d, root)) for d in tf_dirs]
+        [Unit("terraform", d, _rel(d, root), tf_dirs[d]) for d in root_modules(set(tf_dirs))]
         + [Unit("cloudformation", f, _rel(f, root)) for f in cfn_files],
         key=lambda u: (u.rel, u.kind),
     )
@@ -85,10 +86,46 @@ def discover(paths: list[Path], root: Path) -> Discovery:
     return found
 
 
-def _classify_file(path: Path, root: Path, tf_dirs: set, cfn_files: set, found: Discovery, explicit: bool) -> None:
+_LOCAL_SOURCE = re.compile(r'\bsource\s*=\s*"(\.{1,2}(?:/[^"]*)?)"')
+
+
+def local_module_calls(module_dir: Path) -> set[Path]:
+    """Directories of local modules (`source = "./..."`) that the .tf files in `module_dir` call."""
+    called = set()
+    for tf_file in sorted(module_dir.glob("*.tf")):
+        try:
+            text = tf_file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue  # reported when the module is loaded
+        for source in _LOCAL_SOURCE.findall(text):
+            called.add((module_dir / source).resolve())
+    return called
+
+
+def root_modules(tf_dirs: set[Path]) -> set[Path]:
+    """The directories to evaluate as root modules.
+
+    A directory that another scanned module calls as a local module is
+    evaluated through its caller (so its resources get module addresses), unless
+    it is only reachable through a cycle of calls with no root above it.
+    """
+    calls = {d: local_module_calls(d) & tf_dirs - {d} for d in tf_dirs}
+    called = set().union(*calls.values()) if calls else set()
+    roots = {d for d in tf_dirs if d not in called}
+    reached: set[Path] = set()
+    pending = list(roots)
+    while pending:
+        for callee in calls[pending.pop()]:
+            if callee not in reached:
+                reached.add(callee)
+                pending.append(callee)
+    return {d for d in tf_dirs if d in roots or d not in reached}
+
+
+def _classify_file(path: Path, root: Path, tf_dirs: dict, cfn_files: set, found: Discovery, explicit: bool) -> None:
     name = path.name
     if _is_tf_file(name):
-        tf_dirs.add(path.parent)
+        tf_dirs[path.parent] = tf_dirs.get(path.parent, 0) + 1
         return
     if path.suffix.lower() not in CFN_SUFFIXES and not explicit:
         return

@@ -1,0 +1,118 @@
+"""Facts of ECS task definitions: the GPUs they ask for and the platforms that launch them."""
+from __future__ import annotations
+
+from typing import Any
+
+from mllint.facts.access import as_str_list, blocks, get
+from mllint.facts.containers import container_signals, ecs_containers, gpu_count
+from mllint.facts.signals import Signals
+from mllint.graph import UnitGraph
+from mllint.records import UNKNOWN, Resource
+
+PLATFORMS = {"FARGATE": "fargate", "EC2": "ec2", "EXTERNAL": "external", "MANAGED_INSTANCES": "managed-instances"}
+FARGATE_PROVIDERS = {"FARGATE": "fargate", "FARGATE_SPOT": "fargate"}
+TASK_DEFINITION_TYPES = ("aws_ecs_task_definition", "AWS::ECS::TaskDefinition")
+CLUSTER_TYPES = ("aws_ecs_cluster", "AWS::ECS::Cluster")
+
+
+def task_definition_facts(td: Resource, graph: UnitGraph, signals: Signals) -> dict:
+    containers = ecs_containers(td.props)
+    container_signals(containers, signals)
+    paths = launch_paths(td, graph)
+    platforms = [platform for platform, _ in paths]
+    facts: dict[str, Any] = {
+        "gpu_count": gpu_count(containers),
+        "platforms": UNKNOWN if UNKNOWN in platforms else sorted(set(platforms)),
+        "fargate_evidence": [why for platform, why in paths if platform == "fargate"],
+    }
+    if "fargate" in platforms:
+        facts["on_fargate"] = True
+    elif UNKNOWN not in platforms:
+        facts["on_fargate"] = False
+    return facts
+
+
+def launch_paths(td: Resource, graph: UnitGraph) -> list[tuple[Any, str]]:
+    """(platform, why) for the compatibilities and for every service, rule or schedule launching `td`."""
+    paths: list[tuple[Any, str]] = []
+    compatibilities = as_str_list(get(td.props, "requires_compatibilities"))
+    if compatibilities is UNKNOWN:
+        paths.append((UNKNOWN, "requires_compatibilities is unknown"))
+    else:
+        for value in compatibilities:
+            paths.append((PLATFORMS.get(value.upper(), value.lower()), f"requires_compatibilities includes {value}"))
+    for launcher, settings in _launchers(td, graph):
+        paths.append(_launch_platform(launcher, settings, graph))
+    return paths
+
+
+def _launchers(td: Resource, graph: UnitGraph) -> list[tuple[Resource, dict]]:
+    """Resources that run `td`, each with the dict holding its launch settings."""
+    found: list[tuple[Resource, dict]] = []
+    for service in graph.of_type("aws_ecs_service", "AWS::ECS::Service"):
+        if graph.points_at(get(service.props, "task_definition"), td) is True:
+            found.append((service, service.props))
+    for target in graph.of_type("aws_cloudwatch_event_target"):
+        for ecs in blocks(get(target.props, "ecs_target")) or []:
+            if isinstance(ecs, dict) and graph.points_at(get(ecs, "task_definition_arn"), td) is True:
+                found.append((target, {**ecs, "cluster": get(target.props, "arn")}))
+    for rule in graph.of_type("AWS::Events::Rule"):
+        for entry in blocks(get(rule.props, "targets")) or []:
+            ecs = get(entry, "ecs_parameters")
+            if isinstance(ecs, dict) and graph.points_at(get(ecs, "task_definition_arn"), td) is True:
+                found.append((rule, {**ecs, "cluster": get(entry, "arn")}))
+    for schedule in graph.of_type("aws_scheduler_schedule", "AWS::Scheduler::Schedule"):
+        target = get(schedule.props, "target")
+        ecs = get(target, "ecs_parameters")
+        if isinstance(ecs, dict) and graph.points_at(get(ecs, "task_definition_arn"), td) is True:
+            found.append((schedule, {**ecs, "cluster": get(target, "arn")}))
+    return found
+
+
+def _launch_platform(launcher: Resource, settings: dict, graph: UnitGraph) -> tuple[Any, str]:
+    launch_type = get(settings, "launch_type")
+    if isinstance(launch_type, str):
+        platform = PLATFORMS.get(launch_type.upper(), launch_type.lower())
+        return platform, f"{launcher.address} launches it with launch type {launch_type}"
+    if launch_type is UNKNOWN:
+        return UNKNOWN, f"{launcher.address} has an unknown launch type"
+    strategy = get(settings, "capacity_provider_strategy")
+    if strategy:
+        return _strategy_platform(strategy, f"{launcher.address} launches it with capacity provider")
+    cluster = graph.resolve(get(settings, "cluster"), *CLUSTER_TYPES)
+    if not isinstance(cluster, Resource):
+        return UNKNOWN, f"{launcher.address} runs it on a cluster outside this unit"
+    default = _cluster_default_strategy(cluster, graph)
+    if default:
+        return _strategy_platform(default, f"{launcher.address} runs it on {cluster.address}, whose default capacity provider is")
+    if default is UNKNOWN:
+        return UNKNOWN, f"{cluster.address} has an unknown default capacity provider strategy"
+    return "ec2", f"{launcher.address} launches it with the default launch type EC2"
+
+
+def _strategy_platform(strategy: Any, why: str) -> tuple[Any, str]:
+    """The platform of a capacity provider strategy: Fargate if any provider is FARGATE / FARGATE_SPOT."""
+    entries = blocks(strategy)
+    if entries is UNKNOWN:
+        return UNKNOWN, why
+    names = [get(entry, "capacity_provider") for entry in entries]
+    for name in names:
+        if isinstance(name, str) and name.upper() in FARGATE_PROVIDERS:
+            return "fargate", f"{why} {name}"
+    if any(name is UNKNOWN for name in names):
+        return UNKNOWN, why
+    return "ec2", f"{why} {', '.join(str(n) for n in names)}"
+
+
+def _cluster_default_strategy(cluster: Resource, graph: UnitGraph) -> Any:
+    """The cluster's default capacity provider strategy, from the cluster or its association resource."""
+    strategy = get(cluster.props, "default_capacity_provider_strategy")
+    if strategy:
+        return strategy
+    for association in graph.of_type("aws_ecs_cluster_capacity_providers", "AWS::ECS::ClusterCapacityProviderAssociations"):
+        points = graph.points_at(get(association.props, "cluster_name") or get(association.props, "cluster"), cluster)
+        if points is True:
+            return get(association.props, "default_capacity_provider_strategy")
+        if points is UNKNOWN:
+            return UNKNOWN
+    return None

@@ -1,0 +1,192 @@
+"""Load one Terraform root module with tfparse and turn its blocks into `Resource`s.
+
+`load_module` runs inside a worker process (see `mllint.workers`): tfparse is
+native Go code that can panic or never return, so the parent never imports it.
+The value conventions (UNKNOWN, Link, nested blocks as lists) are those of
+`mllint.records`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from mllint.records import UNKNOWN, LoadError, LoadResult, Link, Resource
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# Terraform's reserved meta-arguments: they steer Terraform, they are not resource settings.
+META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"}
+_SOURCE_SUFFIXES = (".tf", ".tf.json")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# The `module.a[0].module.b["k"].` part of an address.
+_MODULE_PREFIX = re.compile(r'^(?:module\.[^.\[]+(?:\[(?:\d+|"(?:[^"\\]|\\.)*")\])?\.)*')
+# An unresolved reference as tfparse spells it: `aws_x.y.attr`, `aws_x.y[0].attr`, `aws_x.y.[0].attr`.
+_REFERENCE = re.compile(r'^(?P<type>[A-Za-z][\w-]*)\.(?P<name>[A-Za-z_][\w-]*)\.?(?P<key>\[[^\]]*\])?(?:\.(?P<attr>.+))?$')
+_NOT_RESOURCES = {"var", "local", "data", "module", "each", "count", "path", "self", "terraform"}
+# `main.tf:12,3-4: Summary; detail` (the range may span lines: `b.tf:2,10-3,1:`).
+_DIAGNOSTIC = re.compile(
+    r"(?P<file>[^\s:][^:\n]*?\.(?:tf|tf\.json|tfvars|tfvars\.json)):(?P<line>\d+),\d+(?:-\d+(?:,\d+)?)?: (?P<message>.+)",
+    re.DOTALL,
+)
+_ERROR_PREFIX = "unable to create TerraformConverter: "
+
+
+def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) -> LoadResult:
+    """Evaluate the root module in `module_dir`; paths in the result are relative to `root`."""
+    module_dir = Path(os.path.abspath(module_dir))
+    root = Path(os.path.abspath(root))
+    unit = _rel(module_dir, root)
+    result = LoadResult(unit)
+    try:
+        names = sorted(os.listdir(module_dir))
+    except OSError as exc:
+        result.errors.append(LoadError(unit, 0, f"cannot read directory: {exc.strerror or exc}"))
+        return result
+    result.errors = _check_files(module_dir, names, root)
+    vars_paths = _auto_var_files(names)
+    for var_file in var_files:
+        path = Path(os.path.abspath(var_file))
+        if not path.is_file():
+            result.errors.append(LoadError(_rel(path, root), 0, "variable file not found"))
+        vars_paths.append(os.path.relpath(path, module_dir))  # tfparse joins every path onto the module dir
+    if result.errors:
+        return result
+
+    import tfparse
+
+    try:
+        data = tfparse.load_from_path(
+            str(module_dir), stop_on_hcl_error=True, allow_downloads=False, vars_paths=vars_paths
+        )
+    except tfparse.ParseError as exc:
+        result.errors.append(_parse_error(str(exc), module_dir, root, unit))
+        return result
+    result.resources = _Converter(data, module_dir, root, unit).resources()
+    return result
+
+
+def _auto_var_files(names: list[str]) -> list[str]:
+    """The variable files Terraform loads by itself, in its order (later files win)."""
+    auto = [n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json"))]
+    return [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names] + auto
+
+
+def _check_files(module_dir: Path, names: list[str], root: Path) -> list[LoadError]:
+    """Errors for module files that are too large, unreadable or not UTF-8."""
+    errors = []
+    for name in names:
+        if not name.endswith(_SOURCE_SUFFIXES + (".tfvars", ".tfvars.json")):
+            continue
+        path = module_dir / name
+        rel = _rel(path, root)
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                errors.append(LoadError(rel, 0, "file is larger than 20 MB; the module was not evaluated"))
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            errors.append(LoadError(rel, 0, f"cannot read file: {exc.strerror or exc}"))
+            continue
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            errors.append(LoadError(rel, line, "file is not valid UTF-8"))
+    return errors
+
+
+def _parse_error(message: str, module_dir: Path, root: Path, unit: str) -> LoadError:
+    """One LoadError from a tfparse error message, located when the message says where."""
+    match = _DIAGNOSTIC.search(message)
+    if match is None:
+        text = message.removeprefix(_ERROR_PREFIX)
+        return LoadError(unit, 0, " ".join(text.split()))
+    path = Path(os.path.normpath(module_dir / match["file"]))
+    return LoadError(_rel(path, root), int(match["line"]), " ".join(match["message"].split()))
+
+
+def _is_block(value: Any) -> bool:
+    return isinstance(value, dict) and "__tfmeta" in value
+
+
+def _rel(path: Path, root: Path) -> str:
+    rel = os.path.relpath(path, root) if path.drive == root.drive else str(path)
+    return Path(rel).as_posix()
+
+
+class _Converter:
+    """Turns tfparse's output for one module into normalised `Resource` records."""
+
+    def __init__(self, data: dict, module_dir: Path, root: Path, unit: str):
+        self.blocks = [b for blocks in data.values() for b in blocks if isinstance(b, dict) and "__tfmeta" in b]
+        self.module_dir, self.root, self.unit = module_dir, root, unit
+        self.addresses = {b["id"]: b["__tfmeta"]["path"] for b in self.blocks if b["__tfmeta"].get("type") == "resource"}
+        self.other_ids = {b.get("id") for b in self.blocks} - set(self.addresses)
+        self.known = set(self.addresses.values())
+
+    def resources(self) -> list[Resource]:
+        found = [self._resource(b) for b in self.blocks if b["id"] in self.addresses]
+        return sorted(found, key=lambda r: (r.file, r.line))  # stable: keeps count/for_each order
+
+    def _resource(self, block: dict) -> Resource:
+        meta = block["__tfmeta"]
+        address = meta["path"]
+        self.prefix = _MODULE_PREFIX.match(address).group(0)
+        self.refs: set[str] = set()
+        props = {k: v for k, v in self._block(block).items() if k not in META_ARGUMENTS}
+        self.refs.discard(address)
+        return Resource(
+            framework="terraform",
+            type=meta["label"],
+            address=address,
+            file=_rel(Path(os.path.normpath(self.module_dir / meta["filename"])), self.root),
+            line=meta["line_start"],
+            unit=self.unit,
+            props=props,
+            refs=tuple(sorted(self.refs)),
+        )
+
+    def _block(self, block: dict) -> dict:
+        """A block's arguments without tfparse's bookkeeping; notes the resources it references."""
+        for ref in block["__tfmeta"].get("references", ()):
+            if ref.get("id") in self.addresses:
+                self.refs.add(self.addresses[ref["id"]])
+        return {
+            key: self._value(value)
+            for key, value in block.items()
+            if key != "__tfmeta" and not (key == "id" and isinstance(value, str) and _UUID.match(value))
+        }
+
+    def _value(self, value: Any) -> Any:
+        if value is None:
+            return UNKNOWN
+        if isinstance(value, str):
+            return self._string(value)
+        if isinstance(value, list):
+            return [self._block(v) if _is_block(v) else self._value(v) for v in value]
+        if _is_block(value):
+            return [self._block(value)]  # a block that appears once
+        if isinstance(value, dict):
+            if "__attribute__" in value:
+                return self._reference(value["__attribute__"])
+            return {k: self._value(v) for k, v in value.items()}
+        return value
+
+    def _string(self, value: str) -> Any:
+        if value in self.addresses:
+            address = self.addresses[value]
+            self.refs.add(address)
+            return Link(address)
+        return UNKNOWN if value in self.other_ids else value
+
+    def _reference(self, expression: Any) -> Any:
+        """An unresolved reference: a Link when it names a resource of this module instance."""
+        match = _REFERENCE.match(expression) if isinstance(expression, str) else None
+        if match is None or match["type"] in _NOT_RESOURCES:
+            return UNKNOWN
+        address = f"{self.prefix}{match['type']}.{match['name']}{match['key'] or ''}"
+        if address not in self.known:
+            return UNKNOWN
+        self.refs.add(address)
+        return Link(address, match["attr"])

@@ -1,0 +1,170 @@
+"""Load policies from YAML and validate them before anything runs.
+
+A malformed policy is a `PolicyError` naming the file and the field; a policy
+that reads a fact the facts schema doesn't define, or reads a fact without
+requiring it, is rejected too (so a typo never becomes a policy that silently
+never fires, and an unknown fact never produces a finding).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from mllint import __version__
+from mllint.paths import policies_dir, schema_path
+
+DOCS_BASE = f"https://github.com/mllint/mllint/blob/v{__version__}/policies/docs"
+SCHEMA_KEYWORDS_WITH_SUBSCHEMAS = ("allOf", "anyOf", "oneOf")
+SCHEMA_KEYWORDS_WITH_SUBSCHEMA = ("not", "if", "then", "else")
+
+
+class PolicyError(Exception):
+    """A policy file that cannot be used; str() is one line naming file and field."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    name: str
+    title: str
+    severity: str
+    kinds: tuple[str, ...]
+    when: dict
+    message: str
+    fix: str
+    evidence: tuple[str, ...]
+    sources: tuple[str, ...]
+    description: str
+    path: Path
+    help_uri: str
+
+    @property
+    def code(self) -> str:
+        return f"{self.id} {self.name}"
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        return _validator(json.dumps(self.when, sort_keys=True))
+
+    def role_decided(self, facts: dict) -> bool:
+        """True when the policy constrains `role` and this resource's role satisfies it."""
+        if "role" not in facts:
+            return False
+        return any(_validator(json.dumps(s, sort_keys=True)).is_valid(facts["role"]) for s in _role_schemas(self.when))
+
+
+@lru_cache(maxsize=None)
+def _validator(when_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(when_json))
+
+
+@lru_cache(maxsize=None)
+def _schema(name: str) -> dict:
+    with open(schema_path(name), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _field(path) -> str:
+    return ".".join(str(part) for part in path) or "(top level)"
+
+
+def load_policy(path: Path) -> Policy:
+    """Read, validate and compile one policy file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read policy: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise PolicyError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    errors = sorted(Draft202012Validator(_schema("policy")).iter_errors(raw), key=lambda e: list(e.path))
+    if errors:
+        error = errors[0]
+        raise PolicyError(f"{path}: field {_field(error.path)}: {error.message}")
+    try:
+        Draft202012Validator.check_schema(raw["when"])
+    except SchemaError as exc:
+        raise PolicyError(f"{path}: field when.{_field(exc.path)}: not valid JSON Schema: {exc.message}") from None
+    facts = _schema("facts")["properties"]
+    _check_reads(raw["when"], facts, path, "when")
+    for name in raw.get("evidence", []):
+        if name not in facts:
+            raise PolicyError(f"{path}: field evidence: unknown fact {name!r}")
+    kinds = facts["kind"]["enum"]
+    for kind in raw["kinds"]:
+        if kind not in kinds:
+            raise PolicyError(f"{path}: field kinds: unknown kind {kind!r} (known: {', '.join(kinds)})")
+    return Policy(
+        id=raw["id"],
+        name=raw["name"],
+        title=raw["title"],
+        severity=raw["severity"],
+        kinds=tuple(raw["kinds"]),
+        when=raw["when"],
+        message=" ".join(raw["message"].split()),
+        fix=" ".join(raw["fix"].split()),
+        evidence=tuple(raw.get("evidence", [])),
+        sources=tuple(raw["sources"]),
+        description=" ".join(raw.get("description", "").split()),
+        path=path,
+        help_uri=f"{DOCS_BASE}/{raw['id']}-{raw['name']}.md",
+    )
+
+
+def _check_reads(schema: Any, facts: dict, path: Path, where: str) -> None:
+    """Reject a `when` that reads an undefined fact, or reads a fact without requiring it."""
+    if not isinstance(schema, dict):
+        return
+    properties = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    for name in sorted(set(properties) | required):
+        if name not in facts:
+            raise PolicyError(f"{path}: field {where}.properties.{name}: unknown fact {name!r}")
+        if name in properties and name not in required:
+            raise PolicyError(f"{path}: field {where}.properties.{name}: fact is read but not listed in `required`")
+    for keyword in SCHEMA_KEYWORDS_WITH_SUBSCHEMAS:
+        for index, sub in enumerate(schema.get(keyword, [])):
+            _check_reads(sub, facts, path, f"{where}.{keyword}.{index}")
+    for keyword in SCHEMA_KEYWORDS_WITH_SUBSCHEMA:
+        if keyword in schema:
+            _check_reads(schema[keyword], facts, path, f"{where}.{keyword}")
+
+
+def _role_schemas(schema: Any) -> Iterator[dict]:
+    """Every subschema a `when` applies to the `role` fact."""
+    if not isinstance(schema, dict):
+        return
+    if "role" in schema.get("properties", {}):
+        yield schema["properties"]["role"]
+    for keyword in SCHEMA_KEYWORDS_WITH_SUBSCHEMAS:
+        for sub in schema.get(keyword, []):
+            yield from _role_schemas(sub)
+    for keyword in SCHEMA_KEYWORDS_WITH_SUBSCHEMA:
+        yield from _role_schemas(schema.get(keyword))
+
+
+def load_policies(directories: list[Path] | None = None) -> list[Policy]:
+    """Every policy in the shipped directory plus `directories`, sorted by id; ids must be unique."""
+    found: dict[str, Policy] = {}
+    for directory in [policies_dir(), *(directories or [])]:
+        if not directory.is_dir():
+            raise PolicyError(f"{directory}: policy directory does not exist")
+        for path in sorted(directory.glob("*.yaml")):
+            policy = load_policy(path)
+            if policy.id in found:
+                raise PolicyError(f"{path}: field id: {policy.id} is already defined in {found[policy.id].path}")
+            found[policy.id] = policy
+    return [found[key] for key in sorted(found)]
+
+
+def matches_selector(policy: Policy, selector: str) -> bool:
+    """`--select` / `--ignore` match an id, an id prefix (ML1) or a name."""
+    return policy.id.startswith(selector.upper()) or policy.name == selector.lower()

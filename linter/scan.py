@@ -1,0 +1,86 @@
+"""The scan pipeline: discover -> load -> model -> evaluate -> select, in one direction."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mllint.discover import Unit, discover
+from mllint.engine import evaluate
+from mllint.facts import model_unit
+from mllint.policy import Policy, load_policies, matches_selector
+from mllint.records import Finding, LoadError, LoadResult
+from mllint.workers import WorkerPool
+
+TERRAFORM_LOADER = "mllint.loaders.terraform:load_module"
+CLOUDFORMATION_LOADER = "mllint.loaders.cloudformation:load_template"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass
+class ScanOptions:
+    paths: list[Path]
+    root: Path
+    jobs: int = os.cpu_count() or 1
+    timeout: float = DEFAULT_TIMEOUT_S
+    var_files: list[Path] = field(default_factory=list)
+    policy_dirs: list[Path] = field(default_factory=list)
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScanReport:
+    findings: list[Finding]
+    errors: list[LoadError]
+    units: list[Unit]
+    skipped: list[str]
+    policies: list[Policy]
+
+
+def selected_policies(options: ScanOptions) -> list[Policy]:
+    """The policies `--select` / `--ignore` leave enabled (select empty = all)."""
+    policies = load_policies(options.policy_dirs)
+    if options.select:
+        policies = [p for p in policies if any(matches_selector(p, s) for s in options.select)]
+    return [p for p in policies if not any(matches_selector(p, s) for s in options.ignore)]
+
+
+def _tasks(units: list[Unit], options: ScanOptions) -> list:
+    var_files = tuple(path.resolve() for path in options.var_files)
+    tasks = []
+    for unit in units:
+        if unit.kind == "terraform":
+            tasks.append((TERRAFORM_LOADER, (unit.path, options.root, var_files), unit.rel))
+        else:
+            tasks.append((CLOUDFORMATION_LOADER, (unit.path, options.root), unit.rel))
+    return tasks
+
+
+def _load(units: list[Unit], options: ScanOptions) -> list[LoadResult]:
+    """Load every unit: Terraform always in isolated workers, CloudFormation in-process unless parallel."""
+    if not units:
+        return []
+    if options.jobs <= 1 and all(u.kind == "cloudformation" for u in units):
+        from mllint.loaders.cloudformation import load_template
+
+        return [load_template(unit.path, options.root) for unit in units]
+    with WorkerPool(jobs=max(1, options.jobs), timeout=options.timeout) as pool:
+        return list(pool.map(_tasks(units, options)))
+
+
+def scan(options: ScanOptions) -> ScanReport:
+    policies = selected_policies(options)
+    found = discover(options.paths, options.root)
+    errors = list(found.errors)
+    findings: list[Finding] = []
+    for result in _load(found.units, options):
+        errors.extend(result.errors)
+        findings.extend(evaluate(model_unit(result.resources), policies))
+    return ScanReport(
+        findings=sorted(findings, key=Finding.sort_key),
+        errors=sorted(set(errors)),
+        units=found.units,
+        skipped=found.skipped,
+        policies=policies,
+    )

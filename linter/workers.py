@@ -1,0 +1,216 @@
+"""Run loaders in isolated worker processes.
+
+tfparse is native Go code: on real repositories it can panic (aborting the whole
+process) or never return. Each task therefore runs in a worker process; a worker
+that dies or overruns its time limit costs one unit an error, never the scan.
+
+A task is `(func, args, unit)`: `func` is a top-level function or its
+`"package.module:function"` name, `args` its picklable arguments, `unit` the
+unit's path relative to the scan root (used for errors). `func(*args)` must
+return a `LoadResult`.
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Any, Callable, Iterable, Iterator, Tuple, Union
+
+from mllint.records import LoadError, LoadResult
+
+Task = Tuple[Union[str, Callable[..., LoadResult]], Tuple[Any, ...], str]
+
+TERMINATE_GRACE = 0.5  # seconds between SIGTERM and SIGKILL
+
+
+def _context():
+    """`fork` (cheap) where it exists, unless this process already runs tfparse's Go
+    runtime, which does not survive a fork; `spawn` otherwise."""
+    fork = "fork" in multiprocessing.get_all_start_methods() and "tfparse" not in sys.modules
+    return multiprocessing.get_context("fork" if fork else "spawn")
+
+
+def _failure(unit: str, message: str) -> LoadResult:
+    return LoadResult(unit, errors=[LoadError(unit, 0, message)])
+
+
+def _resolve(func: str | Callable[..., LoadResult]) -> Callable[..., LoadResult]:
+    if callable(func):
+        return func
+    module, _, name = func.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _serve(conn, stderr_path: str) -> None:
+    """Worker main loop: run tasks received on `conn` until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    # Native crashes print pages of stack trace; keep them out of the user's terminal.
+    stderr = os.open(stderr_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(stderr, 2)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        func, args, unit = task
+        os.ftruncate(2, 0)  # keep only this task's output
+        try:
+            result = _resolve(func)(*args)
+        except Exception as exc:
+            result = _failure(unit, f"internal error while loading: {type(exc).__name__}: {exc}")
+        try:
+            conn.send(result)
+        except Exception as exc:  # an unpicklable result is a bug of ours, too
+            conn.send(_failure(unit, f"internal error while loading: {type(exc).__name__}: {exc}"))
+
+
+class _Worker:
+    def __init__(self) -> None:
+        fd, self.stderr_path = tempfile.mkstemp(prefix="mllint-worker-", suffix=".log")
+        os.close(fd)
+        context = _context()
+        self.conn, child_conn = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child_conn, self.stderr_path), daemon=True)
+        self.process.start()
+        child_conn.close()
+        self.index = -1  # the task in flight, if any
+        self.unit = ""
+        self.deadline = 0.0
+
+    def send(self, index: int, task: Task, timeout: float) -> None:
+        self.index, self.unit, self.deadline = index, task[2], time.monotonic() + timeout
+        self.conn.send(task)
+
+    def crash_reason(self) -> str:
+        """How the worker died, with the native runtime's own first words if it left any."""
+        self.process.join(TERMINATE_GRACE)
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            reason = f"signal {signal.Signals(-code).name}"
+        else:
+            reason = f"exit code {code}"
+        try:
+            with open(self.stderr_path, encoding="utf-8", errors="replace") as handle:
+                lines = [line.strip() for line in handle]
+        except OSError:
+            lines = []
+        detail = next((line for line in lines if line.startswith(("panic:", "fatal error:"))), "")
+        return f"{reason}: {detail[:200]}" if detail else reason
+
+    def stop(self, force: bool) -> None:
+        """End the process (politely unless `force`) and release its resources."""
+        if not force and self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.process.join(TERMINATE_GRACE)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(TERMINATE_GRACE)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.process.close()
+        self.conn.close()
+        try:
+            os.unlink(self.stderr_path)
+        except OSError:
+            pass
+
+
+class WorkerPool:
+    """At most `jobs` worker processes, each task limited to `timeout` seconds.
+
+    Workers start lazily, when tasks need them, and are reused across tasks and
+    `map` calls; leaving the `with` block (or `close()`) ends them all.
+    """
+
+    def __init__(self, jobs: int, timeout: float):
+        self.jobs = max(1, jobs)
+        self.timeout = timeout
+        self._idle: list[_Worker] = []
+        self._live: set[_Worker] = set()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for worker in list(self._live):
+            self._retire(worker, force=worker not in self._idle)
+        self._idle.clear()
+
+    def map(self, tasks: Iterable[Task]) -> Iterator[LoadResult]:
+        """One `LoadResult` per task, in task order."""
+        pending = deque(enumerate(tasks))
+        wanted = min(self.jobs, len(pending))
+        busy: list[_Worker] = []
+        done: dict[int, LoadResult] = {}
+        next_index = 0
+        try:
+            while pending or busy:
+                while pending and len(busy) < wanted:
+                    worker = self._idle.pop() if self._idle else self._start()
+                    index, task = pending.popleft()
+                    worker.send(index, task, self.timeout)
+                    busy.append(worker)
+                self._collect(busy, done)
+                while next_index in done:
+                    yield done.pop(next_index)
+                    next_index += 1
+        finally:
+            for worker in busy:  # abandoned or interrupted: their results would arrive out of turn
+                self._retire(worker, force=True)
+
+    def _start(self) -> _Worker:
+        worker = _Worker()
+        self._live.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker, force: bool) -> None:
+        worker.stop(force)
+        self._live.discard(worker)
+
+    def _collect(self, busy: list[_Worker], done: dict[int, LoadResult]) -> None:
+        """Wait for the first result, death or deadline among `busy` workers."""
+        remaining = min(w.deadline for w in busy) - time.monotonic()
+        ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], max(0.0, remaining)))
+        now = time.monotonic()
+        for worker in list(busy):
+            result = None
+            if worker.conn in ready:
+                try:
+                    result = worker.conn.recv()
+                except (EOFError, OSError):
+                    pass
+            if result is not None:
+                self._idle.append(worker)
+            elif worker.conn in ready or worker.process.sentinel in ready:
+                reason = worker.crash_reason()
+                self._retire(worker, force=True)
+                result = _failure(
+                    worker.unit,
+                    f"evaluator crashed ({reason}) while evaluating this module; other modules were scanned",
+                )
+            elif now >= worker.deadline:
+                self._retire(worker, force=True)
+                result = _failure(
+                    worker.unit,
+                    f"evaluation timed out after {self.timeout:g} s; the module was skipped, "
+                    "other modules were scanned",
+                )
+            else:
+                continue
+            done[worker.index] = result
+            busy.remove(worker)

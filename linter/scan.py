@@ -36,6 +36,7 @@ class ScanReport:
     units: list[Unit]
     skipped: list[str]
     policies: list[Policy]
+    modelled: list[tuple[str, str, str]]  # (file, address, kind) of every resource given facts
 
 
 def selected_policies(options: ScanOptions) -> list[Policy]:
@@ -74,13 +75,17 @@ def scan(options: ScanOptions) -> ScanReport:
     found = discover(options.paths, options.root)
     errors = list(found.errors)
     findings: list[Finding] = []
+    modelled: list[tuple[str, str, str]] = []
     for result in _load(found.units, options):
         errors.extend(result.errors)
-        findings.extend(evaluate(model_unit(result.resources), policies))
+        subjects = model_unit(result.resources)
+        modelled.extend((s.resource.file, s.resource.address, s.facts["kind"]) for s in subjects)
+        findings.extend(evaluate(subjects, policies))
     return ScanReport(
         findings=sorted(findings, key=Finding.sort_key),
         errors=sorted(set(errors)),
         units=found.units,
         skipped=found.skipped,
         policies=policies,
+        modelled=sorted(modelled),
     )

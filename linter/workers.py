@@ -11,6 +11,7 @@ return a `LoadResult`.
 """
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import multiprocessing
 import os
@@ -20,11 +21,11 @@ import tempfile
 import time
 from collections import deque
 from multiprocessing.connection import wait
-from typing import Any, Callable, Iterable, Iterator, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator
 
 from mllint.records import LoadError, LoadResult
 
-Task = Tuple[Union[str, Callable[..., LoadResult]], Tuple[Any, ...], str]
+Task = tuple[str | Callable[..., LoadResult], tuple[Any, ...], str]
 
 TERMINATE_GRACE = 0.5  # seconds between SIGTERM and SIGKILL
 
@@ -53,6 +54,7 @@ def _serve(conn, stderr_path: str) -> None:
     # Native crashes print pages of stack trace; keep them out of the user's terminal.
     stderr = os.open(stderr_path, os.O_WRONLY | os.O_APPEND)
     os.dup2(stderr, 2)
+    faulthandler.disable()  # it would write to the terminal, inherited from the parent
     while True:
         try:
             task = conn.recv()
@@ -161,7 +163,7 @@ class WorkerPool:
         try:
             while pending or busy:
                 while pending and len(busy) < wanted:
-                    worker = self._idle.pop() if self._idle else self._start()
+                    worker = self._take()
                     index, task = pending.popleft()
                     worker.send(index, task, self.timeout)
                     busy.append(worker)
@@ -173,14 +175,21 @@ class WorkerPool:
             for worker in busy:  # abandoned or interrupted: their results would arrive out of turn
                 self._retire(worker, force=True)
 
-    def _start(self) -> _Worker:
+    def _take(self) -> _Worker:
+        """An idle worker that is still alive, or a new one."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.process.is_alive():
+                return worker
+            self._retire(worker, force=True)
         worker = _Worker()
         self._live.add(worker)
         return worker
 
     def _retire(self, worker: _Worker, force: bool) -> None:
-        worker.stop(force)
-        self._live.discard(worker)
+        if worker in self._live:
+            self._live.discard(worker)
+            worker.stop(force)
 
     def _collect(self, busy: list[_Worker], done: dict[int, LoadResult]) -> None:
         """Wait for the first result, death or deadline among `busy` workers."""

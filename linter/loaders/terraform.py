@@ -17,7 +17,7 @@ from mllint.records import UNKNOWN, LoadError, LoadResult, Link, Resource
 MAX_FILE_BYTES = 20 * 1024 * 1024
 # Terraform's reserved meta-arguments: they steer Terraform, they are not resource settings.
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"}
-_SOURCE_SUFFIXES = (".tf", ".tf.json")
+_CHECKED_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # The `module.a[0].module.b["k"].` part of an address.
 _MODULE_PREFIX = re.compile(r'^(?:module\.[^.\[]+(?:\[(?:\d+|"(?:[^"\\]|\\.)*")\])?\.)*')
@@ -33,9 +33,13 @@ _ERROR_PREFIX = "unable to create TerraformConverter: "
 
 
 def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) -> LoadResult:
-    """Evaluate the root module in `module_dir`; paths in the result are relative to `root`."""
-    module_dir = Path(os.path.abspath(module_dir))
-    root = Path(os.path.abspath(root))
+    """Evaluate the root module in `module_dir` (with the local modules it calls).
+
+    Variable files load as Terraform loads them: `terraform.tfvars[.json]`, then
+    `*.auto.tfvars[.json]`, then `var_files` (relative to the working directory or
+    absolute); later files win. Paths in the result are relative to `root`.
+    """
+    module_dir, root = Path(module_dir).resolve(), Path(root).resolve()
     unit = _rel(module_dir, root)
     result = LoadResult(unit)
     try:
@@ -46,7 +50,7 @@ def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) ->
     result.errors = _check_files(module_dir, names, root)
     vars_paths = _auto_var_files(names)
     for var_file in var_files:
-        path = Path(os.path.abspath(var_file))
+        path = Path(var_file).resolve()
         if not path.is_file():
             result.errors.append(LoadError(_rel(path, root), 0, "variable file not found"))
         vars_paths.append(os.path.relpath(path, module_dir))  # tfparse joins every path onto the module dir
@@ -76,7 +80,7 @@ def _check_files(module_dir: Path, names: list[str], root: Path) -> list[LoadErr
     """Errors for module files that are too large, unreadable or not UTF-8."""
     errors = []
     for name in names:
-        if not name.endswith(_SOURCE_SUFFIXES + (".tfvars", ".tfvars.json")):
+        if not name.endswith(_CHECKED_SUFFIXES):
             continue
         path = module_dir / name
         rel = _rel(path, root)
@@ -119,7 +123,7 @@ class _Converter:
     """Turns tfparse's output for one module into normalised `Resource` records."""
 
     def __init__(self, data: dict, module_dir: Path, root: Path, unit: str):
-        self.blocks = [b for blocks in data.values() for b in blocks if isinstance(b, dict) and "__tfmeta" in b]
+        self.blocks = [b for blocks in data.values() for b in blocks if _is_block(b)]
         self.module_dir, self.root, self.unit = module_dir, root, unit
         self.addresses = {b["id"]: b["__tfmeta"]["path"] for b in self.blocks if b["__tfmeta"].get("type") == "resource"}
         self.other_ids = {b.get("id") for b in self.blocks} - set(self.addresses)

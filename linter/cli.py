@@ -59,7 +59,7 @@ def main() -> None:
 @click.option("--policy-dir", "policy_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path), help="Also load policies from this directory (repeatable).")
 @click.option("--var-file", "var_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path), help="Terraform variables file applied after terraform.tfvars and *.auto.tfvars (repeatable).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes that evaluate modules and templates.  [default: number of CPUs]")
-@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Seconds allowed to evaluate one Terraform module before it is reported as an error.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds allowed to evaluate one Terraform module before it is reported as an error.")
 @click.option("--color/--no-color", "colour", default=None, help="Colour the text output (default: when writing to a terminal and NO_COLOR is unset).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list files skipped as neither Terraform nor CloudFormation.")
 def scan(paths, output_format, output, fail_on, select, ignore, policy_dirs, var_files, jobs, timeout, colour, verbose) -> None:

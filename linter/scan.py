@@ -14,7 +14,7 @@ from mllint.workers import WorkerPool
 
 TERRAFORM_LOADER = "mllint.loaders.terraform:load_module"
 CLOUDFORMATION_LOADER = "mllint.loaders.cloudformation:load_template"
-DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_TIMEOUT_S = 30.0
 
 
 @dataclass

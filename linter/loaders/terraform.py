@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from mllint.discover import local_module_calls
 from mllint.records import UNKNOWN, LoadError, LoadResult, Link, Resource
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -54,6 +55,10 @@ def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) ->
         if not path.is_file():
             result.errors.append(LoadError(_rel(path, root), 0, "variable file not found"))
         vars_paths.append(os.path.relpath(path, module_dir))  # tfparse joins every path onto the module dir
+    cycle = _module_cycle(module_dir)
+    if cycle:
+        chain = " -> ".join(_rel(d, root) for d in cycle)
+        result.errors.append(LoadError(unit, 0, f"local modules call each other in a cycle ({chain}); the module was not evaluated"))
     if result.errors:
         return result
 
@@ -67,7 +72,49 @@ def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) ->
         result.errors.append(_parse_error(str(exc), module_dir, root, unit))
         return result
     result.resources = _Converter(data, module_dir, root, unit).resources()
+    result.errors.extend(_local_module_errors(module_dir, root))
     return result
+
+
+def _called_modules(module_dir: Path) -> list[Path]:
+    """Every local module directory `module_dir` calls, directly or through other local modules."""
+    seen: list[Path] = []
+    pending = [module_dir]
+    while pending:
+        for callee in sorted(local_module_calls(pending.pop())):
+            if callee != module_dir and callee not in seen and callee.is_dir():
+                seen.append(callee)
+                pending.append(callee)
+    return seen
+
+
+def _module_cycle(module_dir: Path) -> list[Path] | None:
+    """A chain of local module calls that returns to a directory already on it (tfparse would loop forever)."""
+
+    def walk(current: Path, chain: list[Path]) -> list[Path] | None:
+        for callee in sorted(local_module_calls(current)):
+            if callee in chain:
+                return chain + [callee]
+            if callee.is_dir():
+                found = walk(callee, chain + [callee])
+                if found:
+                    return found
+        return None
+
+    return walk(module_dir, [module_dir])
+
+
+def _local_module_errors(module_dir: Path, root: Path) -> list[LoadError]:
+    """Syntax errors in called local modules, which tfparse drops silently when it evaluates the caller."""
+    import tfparse
+
+    errors = []
+    for callee in _called_modules(module_dir):
+        try:
+            tfparse.load_from_path(str(callee), stop_on_hcl_error=True, allow_downloads=False)
+        except tfparse.ParseError as exc:
+            errors.append(_parse_error(str(exc), callee, root, _rel(callee, root)))
+    return errors
 
 
 def _auto_var_files(names: list[str]) -> list[str]:

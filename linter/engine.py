@@ -7,8 +7,6 @@ from mllint.facts import Subject
 from mllint.policy import Policy
 from mllint.records import Finding
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
-
 
 class _Placeholders(dict):
     """Format values: lists joined, missing placeholders left visible."""

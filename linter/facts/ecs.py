@@ -47,26 +47,30 @@ def launch_paths(td: Resource, graph: UnitGraph) -> list[tuple[Any, str]]:
 
 
 def _launchers(td: Resource, graph: UnitGraph) -> list[tuple[Resource, dict]]:
-    """Resources that run `td`, each with the dict holding its launch settings."""
+    """Resources that run `td`, each with the dict holding its launch settings (and cluster)."""
     found: list[tuple[Resource, dict]] = []
     for service in graph.of_type("aws_ecs_service", "AWS::ECS::Service"):
         if graph.points_at(get(service.props, "task_definition"), td) is True:
             found.append((service, service.props))
-    for target in graph.of_type("aws_cloudwatch_event_target"):
-        for ecs in blocks(get(target.props, "ecs_target")) or []:
+    for runner, target, key in _scheduled_ecs_targets(graph):
+        for ecs in blocks(get(target, key)) or []:
             if isinstance(ecs, dict) and graph.points_at(get(ecs, "task_definition_arn"), td) is True:
-                found.append((target, {**ecs, "cluster": get(target.props, "arn")}))
-    for rule in graph.of_type("AWS::Events::Rule"):
-        for entry in blocks(get(rule.props, "targets")) or []:
-            ecs = get(entry, "ecs_parameters")
-            if isinstance(ecs, dict) and graph.points_at(get(ecs, "task_definition_arn"), td) is True:
-                found.append((rule, {**ecs, "cluster": get(entry, "arn")}))
-    for schedule in graph.of_type("aws_scheduler_schedule", "AWS::Scheduler::Schedule"):
-        target = get(schedule.props, "target")
-        ecs = get(target, "ecs_parameters")
-        if isinstance(ecs, dict) and graph.points_at(get(ecs, "task_definition_arn"), td) is True:
-            found.append((schedule, {**ecs, "cluster": get(target, "arn")}))
+                found.append((runner, {**ecs, "cluster": get(target, "arn")}))
     return found
+
+
+def _scheduled_ecs_targets(graph: UnitGraph) -> list[tuple[Resource, object, str]]:
+    """(resource, target settings, key of its ECS parameters) for EventBridge targets and schedules."""
+    targets: list[tuple[Resource, object, str]] = []
+    for target in graph.of_type("aws_cloudwatch_event_target"):
+        targets.append((target, target.props, "ecs_target"))
+    for rule in graph.of_type("AWS::Events::Rule"):
+        entries = blocks(get(rule.props, "targets"))
+        targets.extend((rule, entry, "ecs_parameters") for entry in entries or [] if isinstance(entry, dict))
+    for schedule in graph.of_type("aws_scheduler_schedule", "AWS::Scheduler::Schedule"):
+        for target in blocks(get(schedule.props, "target")) or []:
+            targets.append((schedule, target, "ecs_parameters"))
+    return targets
 
 
 def _launch_platform(launcher: Resource, settings: dict, graph: UnitGraph) -> tuple[Any, str]:

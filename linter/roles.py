@@ -19,6 +19,7 @@ from mllint.paths import policies_dir
 from mllint.records import UNKNOWN
 
 ROLES = ("training", "realtime-inference", "batch-inference", "data-processing")
+ML_ROLES = ("training", "realtime-inference", "batch-inference")  # data processing need not be ML
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def classify(signals: Signals) -> dict[str, Any]:
             scores[role] += weight
     best = max(ROLES, key=lambda r: (scores[r], -ROLES.index(r)))
     runner_up = max(scores[r] for r in ROLES if r != best)
-    facts["ml"] = ml_points + max(scores[best], 0) >= evidence.scoring["ml_threshold"] or facts.get("gpu_intent") is True
+    facts["ml"] = ml_points >= evidence.scoring["ml_threshold"] or facts.get("gpu_intent") is True
     if explicit:
         role, tag = explicit
         facts["role"] = role
@@ -137,7 +138,7 @@ def classify(signals: Signals) -> dict[str, Any]:
     if scores[best] >= scoring["role_threshold"] and scores[best] - runner_up >= scoring["role_margin"]:
         facts["role"] = best
         facts["role_evidence"] = [_describe(item, value, signals) for item, value in matches if item.weights.get(best, 0) > 0]
-        facts["ml"] = True
+        facts["ml"] = facts["ml"] or best in ML_ROLES
     return facts
 
 

@@ -63,12 +63,26 @@ def blocks(value: Any) -> list | Any:
 
 
 def decode_json(value: Any) -> Any:
-    """Terraform JSON-string attributes (container_definitions) as data; UNKNOWN if undecodable."""
+    """Terraform JSON-string attributes (container_definitions) as data; UNKNOWN if undecodable.
+
+    tfparse writes a value it could not evaluate inside `jsonencode` as `null`, so a
+    JSON null is UNKNOWN, never "not set".
+    """
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return _nulls_unknown(json.loads(value))
         except ValueError:
             return UNKNOWN
+    return value
+
+
+def _nulls_unknown(value: Any) -> Any:
+    if value is None:
+        return UNKNOWN
+    if isinstance(value, list):
+        return [_nulls_unknown(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _nulls_unknown(item) for key, item in value.items()}
     return value
 
 

@@ -66,10 +66,15 @@ def effective_attempts(jd: Resource, graph: UnitGraph) -> tuple[Any, list[str]]:
     `BatchParameters.RetryStrategy.Attempts`) overrides the job definition's.
     """
     base = own_attempts(jd)
-    base_why = f"{jd.address} sets attempts = {base}" if get(jd.props, "retry_strategy") else f"{jd.address} has no retry strategy (1 attempt)"
+    if not get(jd.props, "retry_strategy"):
+        base_why = f"{jd.address} has no retry strategy (1 attempt)"
+    elif get(jd.props, "retry_strategy", "attempts") is None:
+        base_why = f"{jd.address} has a retry strategy without attempts (1 attempt)"
+    else:
+        base_why = f"{jd.address} sets attempts = {base}"
     submitters = submitter_overrides(jd, graph)
     if not submitters:
-        return base, [base_why]
+        return base, [] if base is UNKNOWN else [base_why]
     results: list[tuple[Any, str]] = []
     for source, override in submitters:
         if override is None:

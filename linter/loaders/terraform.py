@@ -157,6 +157,16 @@ def _parse_error(message: str, module_dir: Path, root: Path, unit: str) -> LoadE
     return LoadError(_rel(path, root), int(match["line"]), " ".join(match["message"].split()))
 
 
+def _reference_ids(block: dict) -> set[str]:
+    """Ids of every block that `block` or one of its nested blocks references."""
+    found = {ref.get("id") for ref in block["__tfmeta"].get("references", ())}
+    for value in block.values():
+        for item in value if isinstance(value, list) else [value]:
+            if _is_block(item):
+                found |= _reference_ids(item)
+    return found
+
+
 def _is_block(value: Any) -> bool:
     return isinstance(value, dict) and "__tfmeta" in value
 
@@ -175,6 +185,13 @@ class _Converter:
         self.addresses = {b["id"]: b["__tfmeta"]["path"] for b in self.blocks if b["__tfmeta"].get("type") == "resource"}
         self.other_ids = {b.get("id") for b in self.blocks} - set(self.addresses)
         self.known = set(self.addresses.values())
+        # A data source that looks a resource up (an instance filtered on a cluster id) links
+        # whoever reads it to that resource.
+        self.through_data = {
+            b["id"]: {self.addresses[i] for i in _reference_ids(b) if i in self.addresses}
+            for b in self.blocks
+            if b["__tfmeta"].get("type") == "data"
+        }
 
     def resources(self) -> list[Resource]:
         found = [self._resource(b) for b in self.blocks if b["id"] in self.addresses]
@@ -203,6 +220,7 @@ class _Converter:
         for ref in block["__tfmeta"].get("references", ()):
             if ref.get("id") in self.addresses:
                 self.refs.add(self.addresses[ref["id"]])
+            self.refs.update(self.through_data.get(ref.get("id"), ()))
         return {
             key: self._value(value)
             for key, value in block.items()

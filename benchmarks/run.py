@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Benchmark mllint against checkov and cfn-lint on the synthetic corpus.
+
+Generates the corpus if missing (benchmarks/corpus/scale-K, see generate_corpus.py),
+then measures, on the same files, wall time and peak memory of:
+
+  mllint scan CORPUS --format json      at 1x and 10x (100x with --full), --jobs N and --jobs 1
+  mllint scan ONE_FILE                  start-up, median of 5 runs
+  checkov -d CORPUS (1x)                its built-in Terraform and CloudFormation checks
+  cfn-lint TEMPLATES (1x)               against mllint on the templates alone
+
+checkov and cfn-lint are not mllint dependencies: unless given with --checkov /
+--cfn-lint, or found in benchmarks/.venv-tools/ or on PATH, they are installed into
+benchmarks/.venv-tools/ with pip. A tool that cannot be had is reported "not available".
+It is a report, not a test: the exit status is 0 even when a goal is missed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import generate_corpus  # noqa: E402
+
+REPO = HERE.parent
+CORPUS = HERE / "corpus"
+TOOLS_VENV = HERE / ".venv-tools"
+GNU_TIME = Path("/usr/bin/time")
+GOAL_SPEEDUP = 20.0  # mllint at least 20x faster than checkov running the same policies
+GOAL_STARTUP_S = 0.3  # one-file run
+GOAL_TEXT = f"<= {1 / GOAL_SPEEDUP:.2f} ({GOAL_SPEEDUP:.0f}x faster)"
+STARTUP_RUNS = 5
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    rss_kb: int | None  # peak RSS of the largest process in the tree (GNU time / getrusage)
+    tree_kb: int | None  # peak of the summed RSS of the whole process tree, sampled every 20 ms
+    code: int
+    stderr: str = ""
+    stdout: str = ""  # the tail of standard output, when it was not sent to a file
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Summed RSS of `root`'s descendants (not `root` itself), from /proc."""
+    parents, rss = {}, {}
+    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * page_kb
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    total, pending = 0, list(children.get(root, []))
+    while pending:
+        pid = pending.pop()
+        total += rss.get(pid, 0)
+        pending.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd: list[str], stdout_path: Path | None = None, cwd: Path | None = None) -> Run:
+    """Run `cmd` once; wall time, peak RSS (largest process and whole tree) and exit code."""
+    import resource
+
+    with tempfile.TemporaryDirectory(prefix="mllint-bench-") as tmp:
+        time_file = Path(tmp) / "time.txt"
+        full = [str(GNU_TIME), "-v", "-o", str(time_file), *cmd] if GNU_TIME.exists() else cmd
+        stdout = open(stdout_path or Path(tmp) / "stdout.txt", "w+b")
+        stderr = open(Path(tmp) / "stderr.txt", "w+b")
+        peak = [0]
+        start = time.perf_counter()
+        proc = subprocess.Popen(full, stdout=stdout, stderr=stderr, cwd=cwd)
+        sampling = os.path.isdir("/proc")
+
+        def sample() -> None:
+            while proc.poll() is None:
+                # Under GNU time the tree starts at time's child; `cmd` itself otherwise.
+                peak[0] = max(peak[0], _tree_rss_kb(proc.pid) + (0 if GNU_TIME.exists() else _own_rss_kb(proc.pid)))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        if sampling:
+            sampler.start()
+        code = proc.wait()
+        wall = time.perf_counter() - start
+        if sampling:
+            sampler.join()
+        out = ""
+        if stdout_path is None:
+            stdout.seek(0)
+            out = stdout.read()[-4000:].decode("utf-8", errors="replace")
+        stdout.close()
+        stderr.seek(0)
+        err = stderr.read()[-4000:].decode("utf-8", errors="replace")
+        stderr.close()
+        rss_kb = None
+        if GNU_TIME.exists() and time_file.exists():
+            for line in time_file.read_text().splitlines():
+                if "Maximum resident set size" in line:
+                    rss_kb = int(line.rsplit(":", 1)[1])
+                elif "Exit status" in line:
+                    code = int(line.rsplit(":", 1)[1])
+                elif "Command terminated by signal" in line:
+                    code = -int(line.rsplit(" ", 1)[1])
+        else:
+            rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over every child so far
+        return Run(wall, rss_kb, (peak[0] or None) if sampling else None, code, err, out)
+
+
+def _own_rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except OSError:
+        return 0
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@dataclass
+class Row:
+    name: str
+    value: str
+    unit: str = ""
+    goal: str = ""
+    result: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *args, **kwargs) -> None:
+        self.rows.append(Row(*args, **kwargs))
+        row = self.rows[-1]
+        print(f"  {row.name}: {row.value} {row.unit}", file=sys.stderr, flush=True)
+
+    def missing(self, name: str, why: str = "not available", goal: str = "") -> None:
+        self.add(name, "-", "", goal, why)
+
+    def add_run(self, label: str, run: Run) -> None:
+        self.add(f"{label}: wall time", f"{run.wall:.2f}", "s")
+        if run.rss_kb is not None:
+            self.add(f"{label}: peak RSS, largest process", f"{run.rss_kb / 1024:.0f}", "MiB")
+        if run.tree_kb is not None:
+            self.add(f"{label}: peak RSS, process tree", f"{run.tree_kb / 1024:.0f}", "MiB")
+
+    def render(self) -> str:
+        header = Row("measurement", "value", "unit", "goal", "result")
+        rows = [header, *self.rows]
+        widths = [max(len(getattr(r, f)) for r in rows) for f in ("name", "value", "unit", "goal", "result")]
+        lines = []
+        for i, r in enumerate(rows):
+            cells = [r.name.ljust(widths[0]), r.value.rjust(widths[1]), r.unit.ljust(widths[2]), r.goal.ljust(widths[3]), r.result]
+            lines.append("  ".join(cells).rstrip())
+            if i == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+def goal_result(value: float, limit: float) -> str:
+    """'met' or 'missed (Nx the goal)' for a figure that should stay at or below `limit`."""
+    return "met" if value <= limit else f"missed ({value / limit:.1f}x the goal)"
+
+
+# --------------------------------------------------------------------------- tools and corpus
+
+
+def corpus(scale: int, modules: int, templates: int) -> Path:
+    """The corpus at `scale`, generated when missing or made with other settings."""
+    out = CORPUS / f"scale-{scale}"
+    want = {"generator": generate_corpus.GENERATOR_VERSION, "seed": 1, "modules": modules * scale, "templates": templates * scale}
+    have = generate_corpus.read_manifest(out) or {}
+    if any(have.get(k) != v for k, v in want.items()):
+        print(f"generating corpus {out} ...", file=sys.stderr, flush=True)
+        generate_corpus.generate(out, want["modules"], want["templates"], seed=1)
+    return out
+
+
+def version_of(tool: str) -> str:
+    try:
+        out = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[-1] if text else "?"
+
+
+def find_tool(name: str, given: str | None, install: bool) -> str | None:
+    """`given`, else benchmarks/.venv-tools/bin/NAME, else NAME on PATH, else install it there."""
+    if given:
+        return given if shutil.which(given) else None
+    in_venv = TOOLS_VENV / "bin" / name
+    if in_venv.exists():
+        return str(in_venv)
+    on_path = shutil.which(name)
+    if on_path:
+        return on_path
+    if install and install_tools():
+        return str(in_venv) if in_venv.exists() else None
+    return None
+
+
+_install_tried = False
+
+
+def install_tools() -> bool:
+    """`python -m venv benchmarks/.venv-tools && pip install checkov cfn-lint` (once per run)."""
+    global _install_tried
+    if _install_tried:
+        return False
+    _install_tried = True
+    print(f"installing checkov and cfn-lint into {TOOLS_VENV} (a few minutes) ...", file=sys.stderr, flush=True)
+    try:
+        if not (TOOLS_VENV / "bin" / "python").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
+        pip = [str(TOOLS_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, "checkov", "cfn-lint"], check=True, timeout=1800)
+        return True
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"could not install checkov / cfn-lint: {exc}", file=sys.stderr)
+        return False
+
+
+def find_mllint(given: str | None) -> str:
+    if given:
+        return given
+    in_repo = REPO / ".venv" / "bin" / "mllint"
+    return str(in_repo) if in_repo.exists() else (shutil.which("mllint") or "mllint")
+
+
+# --------------------------------------------------------------------------- the benchmarks
+
+
+def measure_median(cmd: list[str], repeat: int, stdout_path: Path | None = None) -> Run:
+    """The run with the median wall time of `repeat` runs."""
+    runs = sorted((measure(cmd, stdout_path) for _ in range(max(1, repeat))), key=lambda r: r.wall)
+    return runs[(len(runs) - 1) // 2]
+
+
+def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int, repeat: int, counts: bool = False) -> Run:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        run = measure_median([mllint, "scan", str(path), "--format", "json", "--jobs", str(jobs)], repeat, out)
+        report.add_run(label, run)
+        try:
+            summary = json.loads(out.read_text())
+        except (OSError, ValueError):
+            report.notes.append(f"{label}: no JSON report (exit {run.code}); stderr: {run.stderr.strip()[-300:]}")
+            return run
+    if run.code not in (0, 1):
+        errors = summary.get("errors", [])
+        first = f"; first: {errors[0]['file']}: {errors[0]['message']}" if errors else ""
+        report.notes.append(f"{label}: exit {run.code}, {len(errors)} load error(s){first}")
+    if counts:
+        s = summary["summary"]
+        report.add(f"{label}: findings", str(s["error"] + s["warning"] + s["info"]), "count")
+        report.add(f"{label}: load errors", str(s["errors"]), "count")
+    return run
+
+
+def bench_startup(report: Report, mllint: str, path: Path, label: str, goal: bool) -> None:
+    cmd = [mllint, "scan", str(path)]
+    measure(cmd)  # warm-up: byte-compiled files, page cache
+    runs = [measure(cmd) for _ in range(STARTUP_RUNS)]
+    median = statistics.median(r.wall for r in runs)
+    name = f"{label}: wall time (median of {STARTUP_RUNS})"
+    if goal:
+        report.add(name, f"{median:.3f}", "s", f"< {GOAL_STARTUP_S} s", goal_result(median, GOAL_STARTUP_S))
+    else:
+        report.add(name, f"{median:.3f}", "s")
+    if runs[0].code not in (0, 1):
+        said = (runs[0].stderr.strip() or runs[0].stdout.strip()).splitlines()
+        report.notes.append(f"{label}: exit {runs[0].code}: {said[-1][-300:] if said else ''}")
+
+
+def bench_checkov(report: Report, checkov: str | None, path: Path, repeat: int) -> Run | None:
+    label = "checkov 1x (its built-in checks)"
+    if checkov is None:
+        report.missing(label)
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "checkov.json"
+        cmd = [checkov, "-d", str(path), "--quiet", "--compact", "-o", "json",
+               "--framework", "terraform", "cloudformation", "--skip-download"]
+        run = measure_median(cmd, repeat, out)
+        report.add_run(label, run)
+        try:
+            results = json.loads(out.read_text())
+        except (OSError, ValueError):
+            results = []
+    if run.code not in (0, 1):
+        report.notes.append(f"checkov: exit {run.code}: {run.stderr.strip()[-300:]}")
+    results = results if isinstance(results, list) else [results]
+    summaries = [r.get("summary", {}) for r in results if isinstance(r, dict)]
+    if summaries:
+        report.add(f"{label}: resources", str(sum(s.get("resource_count", 0) for s in summaries)), "count")
+        report.add(f"{label}: parsing errors", str(sum(s.get("parsing_errors", 0) for s in summaries)), "count")
+    return run
+
+
+def bench_checkov_with_mllint_policies(report: Report, checkov: str | None, path: Path, mllint_run: Run) -> None:
+    """PLACEHOLDER: the checkov bridge (a later issue) runs mllint's own policies inside checkov.
+
+    Once it exists: run checkov on `path` with only the bridge's checks (for example
+    `--external-checks-dir <bridge> --check ML101,...`) through `measure_median`, add it
+    with `report.add_run("checkov 1x (mllint policies)", run)`, then
+    `ratio_row(report, "mllint / checkov (mllint policies) 1x, wall time", mllint_run, run,
+    GOAL_TEXT, 1 / GOAL_SPEEDUP, indicative=False)`. That row is the test of the goal.
+    """
+    report.missing("checkov with mllint policies", "not yet available (bridge not built)", goal=GOAL_TEXT)
+
+
+def ratio_row(report: Report, name: str, mllint: Run, other: Run | None, goal: str = "",
+              limit: float | None = None, indicative: bool = False) -> None:
+    if other is None or other.wall <= 0:
+        report.missing(name, goal=goal)
+        return
+    ratio = mllint.wall / other.wall
+    result = f"mllint {other.wall / mllint.wall:.1f}x faster"
+    if limit is not None:
+        result = f"{goal_result(ratio, limit)}{' (indicative*)' if indicative else ''}: {result}"
+    report.add(name, f"{ratio:.3f}", "ratio", goal, result)
+    if mllint.tree_kb and other.tree_kb:
+        report.add(name.replace("wall time", "peak RSS of the tree"), f"{mllint.tree_kb / other.tree_kb:.3f}", "ratio")
+
+
+def describe_corpus(path: Path) -> str:
+    m = generate_corpus.read_manifest(path)
+    return (f"{m['modules']} Terraform modules + {m['templates']} CloudFormation templates "
+            f"({m['files']} files, {m['bytes'] / 1e6:.1f} MB)")
+
+
+def machine() -> str:
+    try:
+        with open("/proc/meminfo") as handle:
+            kb = int(handle.readline().split()[1])
+        ram = f"{kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        ram = "RAM unknown"
+    return f"{os.cpu_count()} CPUs, {ram}, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="also scan the 100x corpus (20,000 + 20,000 files; slow)")
+    parser.add_argument("--no-10x", dest="ten", action="store_false", help="skip the 10x corpus")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mllint --jobs (default: CPU count, %(default)s)")
+    parser.add_argument("--modules", type=int, default=200, help="Terraform modules at 1x (default: 200)")
+    parser.add_argument("--templates", type=int, default=200, help="CloudFormation templates at 1x (default: 200)")
+    parser.add_argument("--mllint", help="mllint executable (default: the repo's .venv, else PATH)")
+    parser.add_argument("--checkov", help="checkov executable (default: benchmarks/.venv-tools, PATH, or install)")
+    parser.add_argument("--cfn-lint", dest="cfn_lint", help="cfn-lint executable (default: as for checkov)")
+    parser.add_argument("--no-install", dest="install", action="store_false", help="never pip-install checkov / cfn-lint")
+    parser.add_argument("--repeat", type=int, default=1, metavar="R",
+                        help="runs per corpus scan and tool run; the median is reported (default: 1)")
+    parser.add_argument("--no-tools", dest="tools", action="store_false", help="measure mllint only")
+    args = parser.parse_args(argv)
+
+    mllint = find_mllint(args.mllint)
+    scales = [1] + ([10] if args.ten else []) + ([100] if args.full else [])
+    corpora = {k: corpus(k, args.modules, args.templates) for k in scales}
+    checkov = find_tool("checkov", args.checkov, args.install) if args.tools else None
+    cfn_lint = find_tool("cfn-lint", args.cfn_lint, args.install) if args.tools else None
+
+    one_x = corpora[1]
+    templates = sorted((one_x / "cloudformation").iterdir())
+    small_template = min((p for p in templates if p.suffix == ".yaml"), key=lambda p: (p.stat().st_size, p.name))
+    small_module = min((one_x / "terraform").iterdir(), key=lambda p: (sum(f.stat().st_size for f in p.iterdir()), p.name))
+
+    report = Report()
+    print("measuring ...", file=sys.stderr, flush=True)
+    runs = {}
+    for k in scales:
+        runs[k] = bench_mllint(report, mllint, corpora[k], f"mllint {k}x, --jobs {args.jobs}", args.jobs, args.repeat, counts=True)
+    if args.jobs != 1:
+        bench_mllint(report, mllint, one_x, "mllint 1x, --jobs 1", 1, args.repeat)
+    bench_startup(report, mllint, small_template, f"mllint one template ({small_template.stat().st_size} B)", goal=True)
+    bench_startup(report, mllint, small_module, "mllint one Terraform module", goal=False)
+
+    if args.tools:
+        checkov_run = bench_checkov(report, checkov, one_x, args.repeat)
+        ratio_row(report, "mllint / checkov (built-in checks) 1x, wall time", runs[1], checkov_run,
+                  GOAL_TEXT, 1 / GOAL_SPEEDUP, indicative=True)
+        bench_checkov_with_mllint_policies(report, checkov, one_x, runs[1])
+        cfn_templates = bench_mllint(report, mllint, one_x / "cloudformation", "mllint 1x templates only", args.jobs, args.repeat)
+        cfn_run = None
+        if cfn_lint is None:
+            report.missing("cfn-lint 1x templates")
+        else:
+            cfn_run = measure_median([cfn_lint, *map(str, templates)], args.repeat)
+            if cfn_run.code < 0 or cfn_run.code >= 32:  # cfn-lint's exit code is a bit mask of 2/4/8/16
+                report.notes.append(f"cfn-lint: exit {cfn_run.code}: {cfn_run.stderr.strip()[-300:]}")
+            report.add_run("cfn-lint 1x templates", cfn_run)
+        ratio_row(report, "mllint / cfn-lint 1x templates, wall time", cfn_templates, cfn_run)
+
+    print(f"mllint benchmark, {date.today().isoformat()}: {machine()}")
+    print(f"mllint: {version_of(mllint)} ({mllint}), --jobs {args.jobs}")
+    if args.tools:
+        print(f"checkov: {version_of(checkov) if checkov else 'not available'} ({checkov}); "
+              f"cfn-lint: {version_of(cfn_lint) if cfn_lint else 'not available'} ({cfn_lint})")
+    for k in scales:
+        print(f"corpus {k}x: {describe_corpus(corpora[k])}")
+    print(f"peak RSS: largest process from {'GNU time -v' if GNU_TIME.exists() else 'getrusage(RUSAGE_CHILDREN)'}; "
+          "process tree = sum over the tree, sampled every 20 ms")
+    print()
+    print(report.render())
+    if args.tools:
+        print(f"\n* goal: {GOAL_TEXT} on the same policies. checkov's built-in checks are not mllint's policies, "
+              "so that row only indicates the gap; the bridge row will test the goal.")
+    if report.notes:
+        print()
+        print("notes:")
+        for note in report.notes:
+            print(f"  - {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""Evaluate CloudFormation intrinsic functions where their inputs are known statically.
+
+A value that depends on something only known at deploy time becomes `UNKNOWN`;
+a reference to a resource of the template becomes a `Link` and is recorded in
+`refs`, also when the value around it is unknown.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mllint.records import UNKNOWN, Link
+
+NO_VALUE = object()  # `AWS::NoValue`: its enclosing key or list item is removed
+# Pseudo parameters stay as `${AWS::Region}` text inside Fn::Sub / Fn::Join strings, so the
+# rest of an image URI or ARN (the repository, the tag, the resource name) is still known.
+# A pseudo parameter on its own is UNKNOWN.
+PSEUDO_PARAMETERS = {"AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix", "AWS::StackName", "AWS::StackId"}
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def intrinsic_name(value: Any) -> str | None:
+    """`Ref` / `Fn::X` when `value` is an intrinsic function call, else None."""
+    if isinstance(value, dict) and len(value) == 1:
+        name = next(iter(value))
+        if name == "Ref" or name.startswith("Fn::"):
+            return name
+    return None
+
+
+def parameter_values(parameters: Any) -> dict[str, Any]:
+    """The value of each parameter that has a usable `Default`."""
+    values: dict[str, Any] = {}
+    for name, spec in (parameters.items() if isinstance(parameters, dict) else ()):
+        if not isinstance(spec, dict) or spec.get("Default") is None:
+            continue
+        kind, default = str(spec.get("Type", "")), spec["Default"]
+        if kind.startswith("AWS::SSM::Parameter::Value<"):
+            continue  # the default names an SSM parameter; its value is not in the template
+        if (kind == "CommaDelimitedList" or kind.startswith("List<")) and isinstance(default, str):
+            default = [item.strip() for item in default.split(",")]
+        values[name] = default
+    return values
+
+
+def _text(value: Any) -> str | None:
+    """`value` as it reads inside a string, or None when it is not a known scalar."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def _pseudo_text(raw: Any) -> str | None:
+    """`${AWS::Region}` for a raw `{"Ref": "AWS::Region"}`, else None."""
+    if intrinsic_name(raw) == "Ref" and raw["Ref"] in PSEUDO_PARAMETERS:
+        return "${" + raw["Ref"] + "}"
+    return None
+
+
+class Resolver:
+    """Resolves property values against one template's parameters, mappings and resources."""
+
+    def __init__(self, template: dict):
+        self.parameters = parameter_values(template.get("Parameters"))
+        mappings = template.get("Mappings")
+        self.mappings = mappings if isinstance(mappings, dict) else {}
+        resources = template.get("Resources")
+        self.resources = set(resources) if isinstance(resources, dict) else set()
+        self.refs: set[str] = set()
+
+    def resolve_properties(self, properties: dict) -> tuple[dict, set[str]]:
+        """The resolved properties and the logical ids of the resources they reference."""
+        self.refs = set()
+        return self.resolve(properties), self.refs
+
+    def resolve(self, value: Any) -> Any:
+        name = intrinsic_name(value)
+        if name is not None:
+            return self._call(name, value[name])
+        if isinstance(value, dict):
+            resolved = {key: self.resolve(item) for key, item in value.items()}
+            return {key: item for key, item in resolved.items() if item is not NO_VALUE}
+        if isinstance(value, list):
+            return [item for item in map(self.resolve, value) if item is not NO_VALUE]
+        return value
+
+    def _call(self, name: str, args: Any) -> Any:
+        handler = _FUNCTIONS.get(name)
+        if handler is None:  # Fn::GetAZs, Fn::ImportValue, Fn::Cidr, Fn::Transform, ...
+            self.resolve(args)  # still records the resources it references
+            return UNKNOWN
+        return handler(self, args)
+
+    def _args(self, args: Any, *counts: int) -> list | None:
+        """The resolved arguments when there are `counts` of them, else None."""
+        if isinstance(args, list) and len(args) in counts:
+            return [self.resolve(arg) for arg in args]
+        self.resolve(args)
+        return None
+
+    def _ref(self, name: Any) -> Any:
+        if not isinstance(name, str):
+            self.resolve(name)
+            return UNKNOWN
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.resources:
+            self.refs.add(name)
+            return Link(name)
+        value = self.parameters.get(name, UNKNOWN)  # pseudo parameters: UNKNOWN
+        return list(value) if isinstance(value, list) else value
+
+    def _get_att(self, args: Any) -> Any:
+        if isinstance(args, str):
+            args = args.split(".", 1)
+        target = args[0] if isinstance(args, list) and len(args) == 2 else None
+        if not isinstance(target, str) or target not in self.resources:
+            self.resolve(args)
+            return UNKNOWN
+        attribute = self.resolve(args[1])
+        self.refs.add(target)
+        return Link(target, attribute) if isinstance(attribute, str) else UNKNOWN
+
+    def _sub(self, args: Any) -> Any:
+        if isinstance(args, str):
+            template, variables = args, {}
+        elif isinstance(args, list) and len(args) == 2 and isinstance(args[0], str):
+            template, variables = args[0], self.resolve(args[1])
+        else:
+            self.resolve(args)
+            return UNKNOWN
+        known = isinstance(variables, dict)
+        variables = variables if known else {}
+
+        def substitute(match: re.Match) -> str:
+            nonlocal known
+            name = match.group(1).strip()
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                text = _text(variables[name])
+            elif name in PSEUDO_PARAMETERS:
+                text = "${" + name + "}"
+            else:
+                text = _text(self._get_att(name) if "." in name else self._ref(name))
+            known = known and text is not None
+            return text or ""
+
+        result = _SUB_VARIABLE.sub(substitute, template)
+        return result if known else UNKNOWN
+
+    def _join(self, args: Any) -> Any:
+        raw_parts = args[1] if isinstance(args, list) and len(args) == 2 and isinstance(args[1], list) else None
+        args = self._args(args, 2)
+        if args is None or not isinstance(args[0], str) or not isinstance(args[1], list):
+            return UNKNOWN
+        if raw_parts is not None and len(raw_parts) == len(args[1]):
+            parts = [_pseudo_text(raw) or _text(item) for raw, item in zip(raw_parts, args[1])]
+        else:
+            parts = [_text(item) for item in args[1]]
+        return UNKNOWN if None in parts else args[0].join(parts)
+
+    def _select(self, args: Any) -> Any:
+        args = self._args(args, 2)
+        if args is None or not isinstance(args[1], list):
+            return UNKNOWN
+        index = _text(args[0])
+        if index is None or not index.isdigit() or int(index) >= len(args[1]):
+            return UNKNOWN
+        return args[1][int(index)]
+
+    def _split(self, args: Any) -> Any:
+        args = self._args(args, 2)
+        if args is None or not all(isinstance(arg, str) for arg in args) or not args[0]:
+            return UNKNOWN
+        return args[1].split(args[0])
+
+    def _base64(self, args: Any) -> Any:
+        value = self.resolve(args)
+        return value if isinstance(value, str) else UNKNOWN
+
+    def _find_in_map(self, args: Any) -> Any:
+        args = self._args(args, 3, 4)
+        if args is None:
+            return UNKNOWN
+        keys = [_text(key) for key in args[:3]]
+        if None in keys:
+            return UNKNOWN
+        default = args[3] if len(args) == 4 and isinstance(args[3], dict) else {}
+        value: Any = self.mappings
+        for key in keys:
+            if not isinstance(value, dict) or key not in value:
+                return default.get("DefaultValue", UNKNOWN)
+            value = value[key]
+        return self.resolve(value)  # a copy
+
+    def _if(self, args: Any) -> Any:
+        """`Fn::If [condition, a, b]`: the value both branches agree on, else UNKNOWN."""
+        args = self._args(args, 3)
+        if args is None or args[1] != args[2]:
+            return UNKNOWN
+        return args[1]
+
+
+_FUNCTIONS = {
+    "Ref": Resolver._ref,
+    "Fn::GetAtt": Resolver._get_att,
+    "Fn::Sub": Resolver._sub,
+    "Fn::Join": Resolver._join,
+    "Fn::Select": Resolver._select,
+    "Fn::Split": Resolver._split,
+    "Fn::Base64": Resolver._base64,
+    "Fn::FindInMap": Resolver._find_in_map,
+    "Fn::If": Resolver._if,
+}

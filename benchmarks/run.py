@@ -83,7 +83,7 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], stdout_path: Path | None = None, cwd: Path | None = None) -> Run:
+def measure(cmd: list[str], stdout_path: Path | None = None, env: dict | None = None) -> Run:
     """Run `cmd` once; wall time, peak RSS (largest process and whole tree) and exit code."""
     import resource
 
@@ -94,7 +94,7 @@ def measure(cmd: list[str], stdout_path: Path | None = None, cwd: Path | None = 
         stderr = open(Path(tmp) / "stderr.txt", "w+b")
         peak = [0]
         start = time.perf_counter()
-        proc = subprocess.Popen(full, stdout=stdout, stderr=stderr, cwd=cwd)
+        proc = subprocess.Popen(full, stdout=stdout, stderr=stderr, env=env)
         sampling = os.path.isdir("/proc")
 
         def sample() -> None:
@@ -288,7 +288,9 @@ def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int,
 
 def bench_startup(report: Report, mllint: str, path: Path, label: str, goal: bool) -> None:
     cmd = [mllint, "scan", str(path)]
-    measure(cmd)  # warm-up: byte-compiled files, page cache
+    # Warm-up: the page cache, and byte-compiled modules as `pip install` leaves them
+    # (an editable install under PYTHONDONTWRITEBYTECODE=1 would recompile on every run).
+    measure(cmd, env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     runs = [measure(cmd) for _ in range(STARTUP_RUNS)]
     median = statistics.median(r.wall for r in runs)
     name = f"{label}: wall time (median of {STARTUP_RUNS})"

@@ -135,7 +135,10 @@ def classify(signals: Signals) -> dict[str, Any]:
         facts["ml"] = role != "none"
         return facts
     scoring = evidence.scoring
-    if scores[best] >= scoring["role_threshold"] and scores[best] - runner_up >= scoring["role_margin"]:
+    decided = scores[best] >= scoring["role_threshold"] and scores[best] - runner_up >= scoring["role_margin"]
+    if best in ML_ROLES and ml_points <= 0:
+        decided = False  # an API in front of something without ML evidence is not model serving
+    if decided:
         facts["role"] = best
         facts["role_evidence"] = [_describe(item, value, signals) for item, value in matches if item.weights.get(best, 0) > 0]
         facts["ml"] = facts["ml"] or best in ML_ROLES

@@ -318,8 +318,10 @@ def test_find_in_map(tmp_path):
 
 def test_fn_if_keeps_agreeing_branches_and_records_refs_of_both(tmp_path):
     result = load(tmp_path, """
+        Parameters:
+          Size: {Type: String}
         Conditions:
-          Big: !Equals [a, b]
+          Big: !Equals [!Ref Size, large]
         Resources:
           SpotEnv:
             Type: AWS::Batch::ComputeEnvironment
@@ -337,6 +339,37 @@ def test_fn_if_keeps_agreeing_branches_and_records_refs_of_both(tmp_path):
     thing = by_id(result)["Thing"]
     assert thing.props == {"Same": 1, "Differ": UNKNOWN, "Env": UNKNOWN, "Maybe": UNKNOWN}
     assert thing.refs == ("OnDemandEnv", "SpotEnv")
+
+
+def test_fn_if_follows_conditions_the_parameter_defaults_decide(tmp_path):
+    result = load(tmp_path, """
+        Parameters:
+          Compute: {Type: String, Default: FARGATE}
+          Stage: {Type: String, Default: prod}
+          Other: {Type: String}
+        Conditions:
+          OnFargate: !Equals [!Ref Compute, FARGATE]
+          IsDev: !Equals [dev, !Ref Stage]
+          FargateProd: !And [!Condition OnFargate, !Not [!Condition IsDev]]
+          DevOrFargate: !Or [!Condition IsDev, !Condition OnFargate]
+          Unknowable: !Equals [!Ref Other, x]
+          Loop: !Not [!Condition Loop]
+        Resources:
+          Task:
+            Type: AWS::ECS::TaskDefinition
+            Properties:
+              Compat: !If [OnFargate, [FARGATE], [EC2]]
+              Size: !If [IsDev, small, large]
+              Both: !If [FargateProd, yes-both, no]
+              Either: !If [DevOrFargate, 1, 2]
+              Unknown: !If [Unknowable, a, b]
+              Cycle: !If [Loop, a, b]
+              Missing: !If [NoSuchCondition, a, b]
+        """)
+    assert by_id(result)["Task"].props == {
+        "Compat": ["FARGATE"], "Size": "large", "Both": "yes-both", "Either": 1,
+        "Unknown": UNKNOWN, "Cycle": UNKNOWN, "Missing": UNKNOWN,
+    }
 
 
 def test_short_form_tags_become_long_forms():

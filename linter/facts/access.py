@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, Iterable
 
-from mllint.records import UNKNOWN, Link
+from mllint.records import UNKNOWN, Link, Resource
 
 _NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
 
@@ -126,6 +126,13 @@ def tags_of(props: dict) -> dict[str, str]:
         if isinstance(key, str) and isinstance(value, (str, int, float, bool)) and value is not UNKNOWN:
             result[key] = str(value).lower() if isinstance(value, bool) else str(value)
     return result
+
+
+def spelled(resource: Resource, snake_name: str) -> str:
+    """A property name as the resource's framework spells it (`RequiresCompatibilities` in CloudFormation)."""
+    if resource.framework == "terraform":
+        return snake_name
+    return "".join(word.capitalize() for word in snake_name.split("_"))
 
 
 def link_target(value: Any) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mllint.facts.access import as_number, as_str_list, blocks, get
+from mllint.facts.access import as_number, as_str_list, blocks, get, spelled
 from mllint.facts.containers import batch_containers, container_signals, gpu_count
 from mllint.facts.signals import Signals
 from mllint.graph import UnitGraph
@@ -43,7 +43,7 @@ def job_definition_facts(jd: Resource, graph: UnitGraph, signals: Signals) -> di
         "gpu_count": gpu_count(containers),
         "platforms": UNKNOWN if platform is UNKNOWN else [platform],
         "on_fargate": UNKNOWN if platform is UNKNOWN else platform == "fargate",
-        "fargate_evidence": [f"platform_capabilities is {capabilities[0]}"] if platform == "fargate" else [],
+        "fargate_evidence": [f"{spelled(jd, 'platform_capabilities')} is {capabilities[0]}"] if platform == "fargate" else [],
         "retry_attempts": attempts,
         "retry_evidence": retry_evidence,
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mllint.facts.access import as_str_list, blocks, get
+from mllint.facts.access import as_str_list, blocks, get, spelled
 from mllint.facts.containers import container_signals, ecs_containers, gpu_count
 from mllint.facts.signals import Signals
 from mllint.graph import UnitGraph
@@ -36,11 +36,12 @@ def launch_paths(td: Resource, graph: UnitGraph) -> list[tuple[Any, str]]:
     """(platform, why) for the compatibilities and for every service, rule or schedule launching `td`."""
     paths: list[tuple[Any, str]] = []
     compatibilities = as_str_list(get(td.props, "requires_compatibilities"))
+    setting = spelled(td, "requires_compatibilities")
     if compatibilities is UNKNOWN:
-        paths.append((UNKNOWN, "requires_compatibilities is unknown"))
+        paths.append((UNKNOWN, f"{setting} is unknown"))
     else:
         for value in compatibilities:
-            paths.append((PLATFORMS.get(value.upper(), value.lower()), f"requires_compatibilities includes {value}"))
+            paths.append((PLATFORMS.get(value.upper(), value.lower()), f"{setting} includes {value}"))
     for launcher, settings in _launchers(td, graph):
         paths.append(_launch_platform(launcher, settings, graph))
     return paths
@@ -49,13 +50,17 @@ def launch_paths(td: Resource, graph: UnitGraph) -> list[tuple[Any, str]]:
 def _launchers(td: Resource, graph: UnitGraph) -> list[tuple[Resource, dict]]:
     """Resources that run `td`, each with the dict holding its launch settings (and cluster)."""
     found: list[tuple[Resource, dict]] = []
-    for service in graph.of_type("aws_ecs_service", "AWS::ECS::Service"):
-        if graph.points_at(get(service.props, "task_definition"), td) is True:
-            found.append((service, service.props))
+    candidates = [(service, service.props, get(service.props, "task_definition")) for service in graph.of_type("aws_ecs_service", "AWS::ECS::Service")]
     for runner, target, key in _scheduled_ecs_targets(graph):
         for ecs in blocks(get(target, key)) or []:
-            if isinstance(ecs, dict) and graph.points_at(get(ecs, "task_definition_arn"), td) is True:
-                found.append((runner, {**ecs, "cluster": get(target, "arn")}))
+            if isinstance(ecs, dict):
+                candidates.append((runner, {**ecs, "cluster": get(target, "arn")}, get(ecs, "task_definition_arn")))
+    for runner, settings, pointer in candidates:
+        points = graph.points_at(pointer, td)
+        if points is True:
+            found.append((runner, settings))
+        elif points is UNKNOWN:
+            found.append((runner, {"launch_type": UNKNOWN}))  # it may launch this task definition
     return found
 
 
@@ -79,7 +84,7 @@ def _launch_platform(launcher: Resource, settings: dict, graph: UnitGraph) -> tu
         platform = PLATFORMS.get(launch_type.upper(), launch_type.lower())
         return platform, f"{launcher.address} launches it with launch type {launch_type}"
     if launch_type is UNKNOWN:
-        return UNKNOWN, f"{launcher.address} has an unknown launch type"
+        return UNKNOWN, f"{launcher.address} may launch it with an unknown launch type"
     strategy = get(settings, "capacity_provider_strategy")
     if strategy:
         return _strategy_platform(strategy, f"{launcher.address} launches it with capacity provider")

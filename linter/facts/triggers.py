@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from mllint.facts.access import blocks, get
+from mllint.facts.access import blocks, first_of, get
 from mllint.facts.signals import Trigger
 from mllint.graph import UnitGraph
 from mllint.records import Resource
@@ -38,6 +38,8 @@ def find_triggers(graph: UnitGraph) -> dict[str, list[Trigger]]:
 
     for resource in graph.resources:
         kind = FRONT_DOORS.get(resource.type)
+        if kind and _submits_a_job(resource):
+            continue
         if kind:
             for address in resource.refs:
                 if address in graph.by_address and graph.by_address[address].type not in FRONT_DOORS:
@@ -55,6 +57,18 @@ def find_triggers(graph: UnitGraph) -> dict[str, list[Trigger]]:
         for target in scheduled_targets(resource, graph):
             add(target, "schedule", resource)
     return {address: sorted(triggers) for address, triggers in found.items()}
+
+
+def _submits_a_job(integration: Resource) -> bool:
+    """An API Gateway AWS-service integration that calls an action (EMR AddJobFlowSteps,
+    Batch SubmitJob, ...) starts work; it does not put request traffic on what it names.
+    Lambda integrations (AWS_PROXY, or AWS with a `lambda:path` URI) do."""
+    settings = get(integration.props, "integration") if integration.type == "AWS::ApiGateway::Method" else integration.props
+    kind = first_of(settings, "type", "integration_type")
+    uri = first_of(settings, "uri", "integration_uri")
+    if not isinstance(kind, str) or kind.upper() != "AWS":
+        return False
+    return not (isinstance(uri, str) and ":lambda:path/" in uri)
 
 
 def _sam_events(function: Resource, found: dict[str, set[Trigger]]) -> None:

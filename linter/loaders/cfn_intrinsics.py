@@ -68,6 +68,8 @@ class Resolver:
         self.mappings = mappings if isinstance(mappings, dict) else {}
         resources = template.get("Resources")
         self.resources = set(resources) if isinstance(resources, dict) else set()
+        conditions = template.get("Conditions")
+        self.conditions = conditions if isinstance(conditions, dict) else {}
         self.refs: set[str] = set()
 
     def resolve_properties(self, properties: dict) -> tuple[dict, set[str]]:
@@ -197,11 +199,41 @@ class Resolver:
         return self.resolve(value)  # a copy
 
     def _if(self, args: Any) -> Any:
-        """`Fn::If [condition, a, b]`: the value both branches agree on, else UNKNOWN."""
+        """`Fn::If [condition, a, b]`: the branch the condition picks with the parameters'
+        defaults; when the condition can't be evaluated, the value both branches agree on."""
+        condition = args[0] if isinstance(args, list) and len(args) == 3 else None
         args = self._args(args, 3)
-        if args is None or args[1] != args[2]:
+        if args is None:
             return UNKNOWN
-        return args[1]
+        verdict = self.condition(condition) if isinstance(condition, str) else None
+        if verdict is not None:
+            return args[1] if verdict else args[2]
+        return args[1] if args[1] == args[2] else UNKNOWN
+
+    def condition(self, name: str, seen: frozenset = frozenset()) -> bool | None:
+        """The value of a named condition with the parameters' defaults, or None if unknown."""
+        if name in seen or name not in self.conditions:
+            return None
+        return self._truth(self.conditions[name], seen | {name})
+
+    def _truth(self, expression: Any, seen: frozenset) -> bool | None:
+        name = intrinsic_name(expression) or (next(iter(expression)) if isinstance(expression, dict) and len(expression) == 1 else None)
+        args = expression.get(name) if name else None
+        if name == "Condition" and isinstance(args, str):
+            return self.condition(args, seen)
+        if not isinstance(args, list):
+            return None
+        if name == "Fn::Equals" and len(args) == 2:
+            left, right = (_text(self.resolve(arg)) for arg in args)
+            return None if left is None or right is None else left == right
+        verdicts = [self._truth(arg, seen) for arg in args]
+        if name == "Fn::Not" and len(verdicts) == 1:
+            return None if verdicts[0] is None else not verdicts[0]
+        if name == "Fn::And":
+            return False if False in verdicts else (None if None in verdicts else True)
+        if name == "Fn::Or":
+            return True if True in verdicts else (None if None in verdicts else False)
+        return None
 
 
 _FUNCTIONS = {

@@ -24,6 +24,9 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _MODULE_PREFIX = re.compile(r'^(?:module\.[^.\[]+(?:\[(?:\d+|"(?:[^"\\]|\\.)*")\])?\.)*')
 # An unresolved reference as tfparse spells it: `aws_x.y.attr`, `aws_x.y[0].attr`, `aws_x.y.[0].attr`.
 _REFERENCE = re.compile(r'^(?P<type>[A-Za-z][\w-]*)\.(?P<name>[A-Za-z_][\w-]*)\.?(?P<key>\[[^\]]*\])?(?:\.(?P<attr>.+))?$')
+# A `${...}` left in a string by tfparse: an expression it could not evaluate (not `$${X}`,
+# which evaluates to a literal `${X}` such as a shell variable in user data).
+_TEMPLATE_EXPRESSION = re.compile(r"\$\{\s*((?:var|local|data|module|each|count|path|self|[a-z][a-z0-9]*_[a-z0-9_]+)\.[^}]*?)\s*\}")
 _NOT_RESOURCES = {"var", "local", "data", "module", "each", "count", "path", "self", "terraform"}
 # `main.tf:12,3-4: Summary; detail` (the range may span lines: `b.tf:2,10-3,1:`).
 _DIAGNOSTIC = re.compile(
@@ -247,7 +250,17 @@ class _Converter:
             address = self.addresses[value]
             self.refs.add(address)
             return Link(address)
-        return UNKNOWN if value in self.other_ids else value
+        if value in self.other_ids:
+            return UNKNOWN
+        expressions = _TEMPLATE_EXPRESSION.findall(value)
+        if expressions:
+            # tfparse leaves a template it could not evaluate as raw text; a template that
+            # only reads one resource (`${aws_ecs_task_definition.t.family}:${...revision}`)
+            # refers to that resource, anything else is unknown.
+            targets = {self._reference(expression) for expression in expressions}
+            links = {t.address for t in targets if isinstance(t, Link)}
+            return Link(links.pop()) if len(links) == 1 and UNKNOWN not in targets else UNKNOWN
+        return value
 
     def _reference(self, expression: Any) -> Any:
         """An unresolved reference: a Link when it names a resource of this module instance."""

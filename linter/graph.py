@@ -25,6 +25,14 @@ NAME_KEYS = {
     "AWS::SageMaker::EndpointConfig": ("EndpointConfigName",),
     "AWS::SageMaker::Model": ("ModelName",),
     "AWS::StepFunctions::StateMachine": ("StateMachineName",),
+    "AWS::AutoScaling::AutoScalingGroup": ("AutoScalingGroupName",),
+    "AWS::ElasticBeanstalk::Environment": ("EnvironmentName",),
+    "AWS::KinesisFirehose::DeliveryStream": ("DeliveryStreamName",),
+    "AWS::SageMaker::TrainingJob": ("TrainingJobName",),
+    "AWS::SageMaker::Pipeline": ("PipelineName",),
+    "AWS::DataPipeline::Pipeline": ("Name",),
+    "aws_sagemaker_training_job": ("training_job_name",),
+    "aws_kinesis_firehose_delivery_stream": ("name",),
 }
 _ARN_TAIL = re.compile(r"[:/]([^:/]+?)(:\d+)?$")
 

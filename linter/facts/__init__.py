@@ -5,14 +5,11 @@ be known is absent, never guessed, so a policy that requires it stays silent.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from mllint.facts.access import tags_of
-from mllint.facts.batch import compute_environment_facts, job_definition_facts
-from mllint.facts.ecs import task_definition_facts
-from mllint.facts.emr import cluster_facts
-from mllint.facts.functions import function_facts
 from mllint.facts.signals import Signals
 from mllint.facts.triggers import find_triggers
 from mllint.graph import UnitGraph, label_of, own_name
@@ -21,19 +18,26 @@ from mllint.roles import classify
 
 Builder = Callable[[Resource, UnitGraph, Signals], dict]
 
-KINDS: dict[str, tuple[str, Builder]] = {
-    "aws_ecs_task_definition": ("ecs-task", task_definition_facts),
-    "AWS::ECS::TaskDefinition": ("ecs-task", task_definition_facts),
-    "aws_batch_job_definition": ("batch-job", job_definition_facts),
-    "AWS::Batch::JobDefinition": ("batch-job", job_definition_facts),
-    "aws_batch_compute_environment": ("batch-compute-environment", compute_environment_facts),
-    "AWS::Batch::ComputeEnvironment": ("batch-compute-environment", compute_environment_facts),
-    "aws_lambda_function": ("lambda-function", function_facts),
-    "AWS::Lambda::Function": ("lambda-function", function_facts),
-    "AWS::Serverless::Function": ("lambda-function", function_facts),
-    "aws_emr_cluster": ("emr-cluster", cluster_facts),
-    "AWS::EMR::Cluster": ("emr-cluster", cluster_facts),
-}
+# Each module declares `KINDS = {native type: (kind, builder)}` for the resources it models.
+FACT_MODULES = (
+    "ecs",
+    "batch",
+    "functions",
+    "emr",
+    "sagemaker",
+    "instances",
+    "services",
+)
+
+
+def _kinds() -> dict[str, tuple[str, Builder]]:
+    kinds: dict[str, tuple[str, Builder]] = {}
+    for name in FACT_MODULES:
+        kinds.update(importlib.import_module(f"mllint.facts.{name}").KINDS)
+    return kinds
+
+
+KINDS = _kinds()
 REALTIME_TRIGGERS = ("api-gateway", "load-balancer", "function-url")
 
 

@@ -169,3 +169,11 @@ def queue_environments(queue: Resource) -> list:
     elif legacy is UNKNOWN:
         values.append(UNKNOWN)
     return values
+
+
+KINDS = {
+    "aws_batch_job_definition": ("batch-job", job_definition_facts),
+    "AWS::Batch::JobDefinition": ("batch-job", job_definition_facts),
+    "aws_batch_compute_environment": ("batch-compute-environment", compute_environment_facts),
+    "AWS::Batch::ComputeEnvironment": ("batch-compute-environment", compute_environment_facts),
+}

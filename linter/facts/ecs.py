@@ -125,3 +125,9 @@ def _cluster_default_strategy(cluster: Resource, graph: UnitGraph) -> Any:
         if points is UNKNOWN:
             return UNKNOWN
     return None
+
+
+KINDS = {
+    "aws_ecs_task_definition": ("ecs-task", task_definition_facts),
+    "AWS::ECS::TaskDefinition": ("ecs-task", task_definition_facts),
+}

@@ -29,3 +29,9 @@ def cluster_facts(cluster: Resource, graph: UnitGraph, signals: Signals) -> dict
 def _add_instance_type(value: object, signals: Signals) -> None:
     if isinstance(value, str):
         signals.instance_types.append(value)
+
+
+KINDS = {
+    "aws_emr_cluster": ("emr-cluster", cluster_facts),
+    "AWS::EMR::Cluster": ("emr-cluster", cluster_facts),
+}

@@ -43,3 +43,10 @@ def function_facts(fn: Resource, graph: UnitGraph, signals: Signals) -> dict:
 def _setting(value: Any, default: int) -> Any:
     number = as_number(value)
     return default if number is None else number
+
+
+KINDS = {
+    "aws_lambda_function": ("lambda-function", function_facts),
+    "AWS::Lambda::Function": ("lambda-function", function_facts),
+    "AWS::Serverless::Function": ("lambda-function", function_facts),
+}

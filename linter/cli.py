@@ -46,6 +46,7 @@ def main() -> None:
       mllint scan ./infra
       mllint scan --format json --output mllint.json .
       mllint policies
+      mllint explain ML101
     """
 
 
@@ -120,26 +121,48 @@ def exit_status(report, fail_on: str) -> int:
     return EXIT_CLEAN
 
 
-@main.command("policies")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--policy-dir", "policy_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path), help="Also list policies from this directory.")
-def list_policies(output_format: str, policy_dirs: tuple[Path, ...]) -> None:
-    """List the policies: id, name, severity, kinds and title."""
-    import json
-
+def _policies_or_exit(policy_dirs: tuple[Path, ...]) -> list:
     from mllint.policy import PolicyError, load_policies
 
     try:
-        policies = load_policies(list(policy_dirs))
+        return load_policies(list(policy_dirs))
     except PolicyError as exc:
         click.echo(f"mllint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+
+
+@main.command("policies")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="markdown writes the policy index kept in docs/policies.md.")
+@click.option("--policy-dir", "policy_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path), help="Also list policies from this directory.")
+def list_policies(output_format: str, policy_dirs: tuple[Path, ...]) -> None:
+    """List the policies: id, name, severity, frameworks and title."""
+    from mllint import catalogue
+
+    policies = _policies_or_exit(policy_dirs)
     if output_format == "json":
-        rows = [
-            {"id": p.id, "name": p.name, "severity": p.severity, "kinds": list(p.kinds), "title": p.title, "help_uri": p.help_uri}
-            for p in policies
-        ]
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for p in policies:
-        click.echo(f"{p.id}  {p.name:<32} {p.severity:<8} {p.title}")
+        click.echo(catalogue.as_json(policies))
+    elif output_format == "markdown":
+        click.echo(catalogue.as_markdown(policies), nl=False)
+    else:
+        click.echo(catalogue.as_text(policies), nl=False)
+
+
+@main.command()
+@click.argument("policy")
+@click.option("--policy-dir", "policy_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path), help="Also look in this policy directory.")
+def explain(policy: str, policy_dirs: tuple[Path, ...]) -> None:
+    """Print the documentation of POLICY (an id such as ML304, or a name)."""
+    from mllint import catalogue
+
+    policies = _policies_or_exit(policy_dirs)
+    found = catalogue.find(policies, policy)
+    if found is None:
+        known = ", ".join(p.id for p in policies)
+        click.echo(f"mllint: error: no policy {policy!r} (known: {known})", err=True)
+        sys.exit(EXIT_ERROR)
+    doc = catalogue.doc_path(found)
+    if not doc.is_file():
+        click.echo(f"mllint: error: {found.code} has no documentation at {doc}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(doc.read_text(encoding="utf-8"), nl=False)

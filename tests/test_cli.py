@@ -164,12 +164,37 @@ def test_output_is_deterministic_across_runs_and_hash_seeds(repo: Path):
 
 
 def test_policies_command_lists_every_policy():
+    from mllint.policy import load_policies
+
     result = invoke("policies", "--format", "json")
     rows = json.loads(result.output)
-    assert [r["id"] for r in rows] == ["ML101", "ML102", "ML201", "ML203", "ML301", "ML302"]
-    assert all(r["help_uri"].startswith("https://") for r in rows)
+    assert [r["id"] for r in rows] == [p.id for p in load_policies()]
+    assert {"ML101", "ML102", "ML201", "ML203", "ML301", "ML302"} <= {r["id"] for r in rows}
+    ml101 = next(r for r in rows if r["id"] == "ML101")
+    assert ml101 == {
+        "id": "ML101", "name": "gpu-on-fargate", "severity": "error", "frameworks": ["terraform", "cloudformation"],
+        "kinds": ["ecs-task", "batch-job"], "title": "GPU workload runs on Fargate",
+        "help_uri": "https://github.com/mllint/mllint/blob/v0.1.0/policies/docs/ML101-gpu-on-fargate.md",
+    }
     text = invoke("policies").output
-    assert "ML101  gpu-on-fargate" in text
+    assert text.startswith("ML101  gpu-on-fargate ")
+
+
+def test_policy_index_in_docs_is_in_step_with_policies():
+    generated = invoke("policies", "--format", "markdown").output
+    assert (REPO / "docs" / "policies.md").read_text() == generated, (
+        "docs/policies.md is stale: run `mllint policies --format markdown > docs/policies.md`"
+    )
+
+
+def test_explain_prints_the_doc_by_id_or_name():
+    by_id = invoke("explain", "ML302")
+    assert by_id.exit_code == 0
+    assert by_id.output == (REPO / "policies" / "docs" / "ML302-batch-job-without-retry.md").read_text()
+    assert invoke("explain", "gpu-on-fargate").output.startswith("# ML101 gpu-on-fargate\n")
+    unknown = invoke("explain", "ML999")
+    assert unknown.exit_code == 2
+    assert "no policy 'ML999'" in unknown.output
 
 
 def test_example_stack_findings():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from mllint.discover import Unit, discover
 from mllint.engine import evaluate
@@ -58,16 +59,19 @@ def _tasks(units: list[Unit], options: ScanOptions) -> list:
     return tasks
 
 
-def _load(units: list[Unit], options: ScanOptions) -> list[LoadResult]:
-    """Load every unit: Terraform always in isolated workers, CloudFormation in-process unless parallel."""
+def _load(units: list[Unit], options: ScanOptions) -> Iterator[LoadResult]:
+    """Load every unit, one result at a time (so only one unit's resources are held):
+    Terraform always in isolated workers, CloudFormation in-process unless parallel."""
     if not units:
-        return []
+        return
     if options.jobs <= 1 and all(u.kind == "cloudformation" for u in units):
         from mllint.loaders.cloudformation import load_template
 
-        return [load_template(unit.path, options.root) for unit in units]
+        for unit in units:
+            yield load_template(unit.path, options.root)
+        return
     with WorkerPool(jobs=max(1, options.jobs), timeout=options.timeout) as pool:
-        return list(pool.map(_tasks(units, options)))
+        yield from pool.map(_tasks(units, options))
 
 
 def scan(options: ScanOptions) -> ScanReport:

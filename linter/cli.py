@@ -10,6 +10,8 @@ import click
 from mllint import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = {"text": ".txt", "json": ".json", "sarif": ".sarif", "junit": ".junit.xml", "github": ".github.txt"}
+RENDERERS = {"text": "text", "json": "json_report", "sarif": "sarif", "junit": "junit", "github": "github"}
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -52,8 +54,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE instead of standard output.")
+@click.option("--format", "formats", type=click.Choice(list(FORMATS)), multiple=True, help="Output format, repeatable: text (default), json, sarif, junit, github.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE. With several formats: text goes to standard output and the other format to FILE.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Write each format to DIR/mllint.<ext> (mllint.txt, .json, .sarif, .junit.xml, .github.txt).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="warning", show_default=True, help="Lowest severity that makes the exit status 1.")
 @click.option("--select", multiple=True, metavar="ID|PREFIX|NAME", help="Run only these policies (repeatable or comma-separated), e.g. ML1 or gpu-on-fargate.")
 @click.option("--ignore", multiple=True, metavar="ID|PREFIX|NAME", help="Do not run these policies (repeatable or comma-separated).")
@@ -63,7 +66,7 @@ def main() -> None:
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds allowed to evaluate one Terraform module before it is reported as an error.")
 @click.option("--color/--no-color", "colour", default=None, help="Colour the text output (default: when writing to a terminal and NO_COLOR is unset).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list files skipped as neither Terraform nor CloudFormation.")
-def scan(paths, output_format, output, fail_on, select, ignore, policy_dirs, var_files, jobs, timeout, colour, verbose) -> None:
+def scan(paths, formats, output, output_dir, fail_on, select, ignore, policy_dirs, var_files, jobs, timeout, colour, verbose) -> None:
     """Scan Terraform modules and CloudFormation templates under PATHS (default: .).
 
     \b
@@ -89,26 +92,48 @@ def scan(paths, output_format, output, fail_on, select, ignore, policy_dirs, var
     for var_file in options.var_files:
         if not var_file.is_file():
             raise click.UsageError(f"--var-file {var_file}: no such file")
+    destinations = _destinations(list(dict.fromkeys(formats)) or ["text"], output, output_dir)
     try:
         report = run_scan(options)
     except PolicyError as exc:
         click.echo(f"mllint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    if output_format == "json":
-        from mllint.report.json_report import render
-
-        text = render(report)
+    for output_format, destination in destinations:
+        _emit(report, output_format, destination, colour, verbose)
+    if "text" not in formats and formats:
         for error in report.errors:
             click.echo(f"mllint: error: {error}", err=True)
-    else:
-        from mllint.report.text import render
-
-        text = render(report, colour=_use_colour(colour, output), verbose=verbose)
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False, color=_use_colour(colour, output) if output_format == "text" else False)
     sys.exit(exit_status(report, fail_on))
+
+
+def _destinations(formats: list[str], output: str | None, output_dir: Path | None) -> list[tuple[str, Path | None]]:
+    """Where each format goes (None = standard output); a usage error when that is ambiguous."""
+    if output and output_dir:
+        raise click.UsageError("use --output or --output-dir, not both")
+    if output_dir:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        return [(f, output_dir / f"mllint{FORMATS[f]}") for f in formats]
+    if len(formats) == 1:
+        return [(formats[0], Path(output) if output else None)]
+    others = [f for f in formats if f != "text"]
+    if "text" in formats and len(others) == 1 and output:
+        return [("text", None), (others[0], Path(output))]
+    raise click.UsageError("several formats need --output-dir, or `--format text --format X --output FILE`")
+
+
+def _emit(report, output_format: str, destination: Path | None, colour: bool | None, verbose: bool) -> None:
+    from importlib import import_module
+
+    renderer = import_module(f"mllint.report.{RENDERERS[output_format]}").render
+    if output_format == "text":
+        use_colour = _use_colour(colour, str(destination) if destination else None)
+        text = renderer(report, colour=use_colour, verbose=verbose)
+    else:
+        use_colour, text = False, renderer(report)
+    if destination:
+        destination.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False, color=use_colour)
 
 
 def exit_status(report, fail_on: str) -> int:

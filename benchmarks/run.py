@@ -43,6 +43,7 @@ GOAL_SPEEDUP = 20.0  # mllint at least 20x faster than checkov running the same 
 GOAL_STARTUP_S = 0.3  # one-file run
 GOAL_TEXT = f"<= {1 / GOAL_SPEEDUP:.2f} ({GOAL_SPEEDUP:.0f}x faster)"
 STARTUP_RUNS = 5
+SAMPLE_EVERY_S = 0.05  # process-tree memory sampling (about 1 ms of CPU per sample)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -52,14 +53,14 @@ STARTUP_RUNS = 5
 class Run:
     wall: float  # seconds
     rss_kb: int | None  # peak RSS of the largest process in the tree (GNU time / getrusage)
-    tree_kb: int | None  # peak of the summed RSS of the whole process tree, sampled every 20 ms
+    tree_kb: int | None  # peak of the summed RSS of the whole process tree, sampled
     code: int
     stderr: str = ""
     stdout: str = ""  # the tail of standard output, when it was not sent to a file
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Summed RSS of `root`'s descendants (not `root` itself), from /proc."""
+def _tree_rss_kb(root: int, skip_root: bool) -> int:
+    """Summed RSS of `root` and its descendants, from /proc (`skip_root`: descendants only)."""
     parents, rss = {}, {}
     page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
     for entry in os.listdir("/proc"):
@@ -75,7 +76,7 @@ def _tree_rss_kb(root: int) -> int:
     children: dict[int, list[int]] = {}
     for pid, ppid in parents.items():
         children.setdefault(ppid, []).append(pid)
-    total, pending = 0, list(children.get(root, []))
+    total, pending = 0, list(children.get(root, [])) if skip_root else [root]
     while pending:
         pid = pending.pop()
         total += rss.get(pid, 0)
@@ -99,9 +100,8 @@ def measure(cmd: list[str], stdout_path: Path | None = None, env: dict | None = 
 
         def sample() -> None:
             while proc.poll() is None:
-                # Under GNU time the tree starts at time's child; `cmd` itself otherwise.
-                peak[0] = max(peak[0], _tree_rss_kb(proc.pid) + (0 if GNU_TIME.exists() else _own_rss_kb(proc.pid)))
-                time.sleep(0.02)
+                peak[0] = max(peak[0], _tree_rss_kb(proc.pid, skip_root=GNU_TIME.exists()))  # not GNU time itself
+                time.sleep(SAMPLE_EVERY_S)
 
         sampler = threading.Thread(target=sample, daemon=True)
         if sampling:
@@ -130,14 +130,6 @@ def measure(cmd: list[str], stdout_path: Path | None = None, env: dict | None = 
         else:
             rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over every child so far
         return Run(wall, rss_kb, (peak[0] or None) if sampling else None, code, err, out)
-
-
-def _own_rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    except OSError:
-        return 0
 
 
 # --------------------------------------------------------------------------- the table
@@ -213,6 +205,21 @@ def version_of(tool: str) -> str:
     return text[-1] if text else "?"
 
 
+def named(version: str, name: str) -> str:
+    """`checkov 3.3.30` whether the tool prints its name or not."""
+    return version if version.startswith(name) else f"{name} {version}"
+
+
+def git_revision() -> str:
+    """The checked-out commit, `+changes` when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown commit"
+    return f"commit {head}{'+changes' if dirty else ''}"
+
+
 def find_tool(name: str, given: str | None, install: bool) -> str | None:
     """`given`, else benchmarks/.venv-tools/bin/NAME, else NAME on PATH, else install it there."""
     if given:
@@ -259,16 +266,15 @@ def find_mllint(given: str | None) -> str:
 # --------------------------------------------------------------------------- the benchmarks
 
 
-def measure_median(cmd: list[str], repeat: int, stdout_path: Path | None = None) -> Run:
-    """The run with the median wall time of `repeat` runs."""
-    runs = sorted((measure(cmd, stdout_path) for _ in range(max(1, repeat))), key=lambda r: r.wall)
-    return runs[(len(runs) - 1) // 2]
+def measure_best(cmd: list[str], repeat: int, stdout_path: Path | None = None) -> Run:
+    """The fastest of `repeat` runs: other work on the machine only ever adds time."""
+    return min((measure(cmd, stdout_path) for _ in range(max(1, repeat))), key=lambda r: r.wall)
 
 
 def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int, repeat: int, counts: bool = False) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
-        run = measure_median([mllint, "scan", str(path), "--format", "json", "--jobs", str(jobs)], repeat, out)
+        run = measure_best([mllint, "scan", str(path), "--format", "json", "--jobs", str(jobs)], repeat, out)
         report.add_run(label, run)
         try:
             summary = json.loads(out.read_text())
@@ -312,7 +318,7 @@ def bench_checkov(report: Report, checkov: str | None, path: Path, repeat: int) 
         out = Path(tmp) / "checkov.json"
         cmd = [checkov, "-d", str(path), "--quiet", "--compact", "-o", "json",
                "--framework", "terraform", "cloudformation", "--skip-download"]
-        run = measure_median(cmd, repeat, out)
+        run = measure_best(cmd, repeat, out)
         report.add_run(label, run)
         try:
             results = json.loads(out.read_text())
@@ -332,7 +338,7 @@ def bench_checkov_with_mllint_policies(report: Report, checkov: str | None, path
     """PLACEHOLDER: the checkov bridge (a later issue) runs mllint's own policies inside checkov.
 
     Once it exists: run checkov on `path` with only the bridge's checks (for example
-    `--external-checks-dir <bridge> --check ML101,...`) through `measure_median`, add it
+    `--external-checks-dir <bridge> --check ML101,...`) through `measure_best`, add it
     with `report.add_run("checkov 1x (mllint policies)", run)`, then
     `ratio_row(report, "mllint / checkov (mllint policies) 1x, wall time", mllint_run, run,
     GOAL_TEXT, 1 / GOAL_SPEEDUP, indicative=False)`. That row is the test of the goal.
@@ -360,6 +366,29 @@ def describe_corpus(path: Path) -> str:
             f"({m['files']} files, {m['bytes'] / 1e6:.1f} MB)")
 
 
+def cpu_seconds() -> tuple[float, float, float] | None:
+    """(wall clock, CPU seconds the whole machine was busy or stolen, CPU seconds of this process and its children)."""
+    import resource
+
+    try:
+        with open("/proc/stat") as handle:
+            user, nice, system, idle, iowait, irq, softirq, steal = map(int, handle.readline().split()[1:9])
+    except (OSError, ValueError):
+        return None
+    busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    ours = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ("ru_utime", "ru_stime"))
+    return time.monotonic(), busy, ours
+
+
+def other_work(before, after) -> float | None:
+    """The share of the machine's CPU time that other processes (or the hypervisor) took meanwhile."""
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    capacity = (after[0] - before[0]) * (os.cpu_count() or 1)
+    return max(0.0, ((after[1] - before[1]) - (after[2] - before[2])) / capacity)
+
+
 def machine() -> str:
     try:
         with open("/proc/meminfo") as handle:
@@ -383,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cfn-lint", dest="cfn_lint", help="cfn-lint executable (default: as for checkov)")
     parser.add_argument("--no-install", dest="install", action="store_false", help="never pip-install checkov / cfn-lint")
     parser.add_argument("--repeat", type=int, default=1, metavar="R",
-                        help="runs per corpus scan and tool run; the median is reported (default: 1)")
+                        help="runs per corpus scan and tool run; the fastest is reported (default: 1)")
     parser.add_argument("--no-tools", dest="tools", action="store_false", help="measure mllint only")
     args = parser.parse_args(argv)
 
@@ -399,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     small_module = min((one_x / "terraform").iterdir(), key=lambda p: (sum(f.stat().st_size for f in p.iterdir()), p.name))
 
     report = Report()
+    cpu_before = cpu_seconds()
     print("measuring ...", file=sys.stderr, flush=True)
     runs = {}
     for k in scales:
@@ -418,21 +448,27 @@ def main(argv: list[str] | None = None) -> int:
         if cfn_lint is None:
             report.missing("cfn-lint 1x templates")
         else:
-            cfn_run = measure_median([cfn_lint, *map(str, templates)], args.repeat)
+            cfn_run = measure_best([cfn_lint, *map(str, templates)], args.repeat)
             if cfn_run.code < 0 or cfn_run.code >= 32:  # cfn-lint's exit code is a bit mask of 2/4/8/16
                 report.notes.append(f"cfn-lint: exit {cfn_run.code}: {cfn_run.stderr.strip()[-300:]}")
             report.add_run("cfn-lint 1x templates", cfn_run)
         ratio_row(report, "mllint / cfn-lint 1x templates, wall time", cfn_templates, cfn_run)
 
+    others = other_work(cpu_before, cpu_seconds())
     print(f"mllint benchmark, {date.today().isoformat()}: {machine()}")
-    print(f"mllint: {version_of(mllint)} ({mllint}), --jobs {args.jobs}")
+    if others is not None:
+        print(f"other processes used {others:.0%} of the machine's CPU time while this ran")
+        if others > 0.10:
+            report.notes.append(f"other work used {others:.0%} of the CPU time during the run: times are inflated; "
+                                "rerun on a quiet machine, or with --repeat 3 (the fastest run is kept)")
+    print(f"{named(version_of(mllint), 'mllint')} at {git_revision()} ({mllint}), --jobs {args.jobs}")
     if args.tools:
-        print(f"checkov: {version_of(checkov) if checkov else 'not available'} ({checkov}); "
-              f"cfn-lint: {version_of(cfn_lint) if cfn_lint else 'not available'} ({cfn_lint})")
+        for name, tool in (("checkov", checkov), ("cfn-lint", cfn_lint)):
+            print(f"{named(version_of(tool), name)} ({tool})" if tool else f"{name}: not available")
     for k in scales:
         print(f"corpus {k}x: {describe_corpus(corpora[k])}")
     print(f"peak RSS: largest process from {'GNU time -v' if GNU_TIME.exists() else 'getrusage(RUSAGE_CHILDREN)'}; "
-          "process tree = sum over the tree, sampled every 20 ms")
+          f"process tree = sum over the tree, sampled every {SAMPLE_EVERY_S * 1000:.0f} ms")
     print()
     print(report.render())
     if args.tools:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from mllint.facts import Subject
+from mllint.model import Subject
 from mllint.policy import Policy
 from mllint.records import Finding
 

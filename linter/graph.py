@@ -26,6 +26,8 @@ NAME_KEYS = {
     "AWS::SageMaker::Model": ("ModelName",),
     "AWS::StepFunctions::StateMachine": ("StateMachineName",),
     "AWS::AutoScaling::AutoScalingGroup": ("AutoScalingGroupName",),
+    "AWS::AutoScaling::LaunchConfiguration": ("LaunchConfigurationName",),
+    "AWS::EC2::LaunchTemplate": ("LaunchTemplateName",),
     "AWS::ElasticBeanstalk::Environment": ("EnvironmentName",),
     "AWS::KinesisFirehose::DeliveryStream": ("DeliveryStreamName",),
     "AWS::SageMaker::TrainingJob": ("TrainingJobName",),
@@ -34,7 +36,13 @@ NAME_KEYS = {
     "aws_sagemaker_training_job": ("training_job_name",),
     "aws_kinesis_firehose_delivery_stream": ("name",),
 }
-_ARN_TAIL = re.compile(r"[:/]([^:/]+?)(:\d+)?$")
+_REVISION = re.compile(r":\d+$")
+
+
+def names_in(text: str) -> set[str]:
+    """The names a name, `name:revision` or ARN string may stand for."""
+    stripped = _REVISION.sub("", text)
+    return {text, stripped, re.split(r"[:/]", stripped)[-1]}
 
 
 def own_name(resource: Resource) -> str | None:
@@ -85,14 +93,12 @@ class UnitGraph:
         if isinstance(value, Link):
             target = self.by_address.get(value.address)
             return target if target is not None and (not types or target.type in types) else None
-        if isinstance(value, str) and types:
-            wanted = {value}
-            tail = _ARN_TAIL.search(value)
-            if tail:
-                wanted.add(tail.group(1))
-            for candidate in self.of_type(*types):
-                if own_name(candidate) in wanted:
-                    return candidate
+        if isinstance(value, str):
+            wanted = names_in(value)
+            candidates = self.of_type(*types) if types else self.resources
+            named = [candidate for candidate in candidates if own_name(candidate) in wanted]
+            if len(named) == 1 or (types and named):
+                return named[0]
         return None
 
     def points_at(self, value: Any, resource: Resource) -> bool | Any:

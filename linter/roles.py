@@ -87,6 +87,8 @@ def _candidates(signals: Signals, where: str) -> list[str]:
         return [f"{k}={v}" for k, v in signals.env.items() if isinstance(v, (str, int)) and v is not UNKNOWN]
     if where == "instance_type":
         return signals.instance_types
+    if where == "lambda_layers":
+        return signals.layers
     if where == "resource_type":
         return [signals.resource_type]
     if where == "trigger":

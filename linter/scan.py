@@ -8,7 +8,7 @@ from typing import Iterator
 
 from mllint.discover import Unit, discover
 from mllint.engine import evaluate
-from mllint.facts import model_unit
+from mllint.model import model_unit
 from mllint.policy import Policy, load_policies, matches_selector
 from mllint.records import Finding, LoadError, LoadResult
 from mllint.workers import WorkerPool

@@ -206,6 +206,7 @@ def test_example_stack_findings():
     assert found == [
         ("ML101", "aws_ecs_task_definition.trainer"),
         ("ML201", "RefreshModelFunction"),
+        ("ML206", "aws_ecs_task_definition.trainer"),
         ("ML301", "module.batch_scoring.aws_batch_compute_environment.gpu"),
         ("ML302", "module.batch_scoring.aws_batch_job_definition.this"),
     ]

@@ -18,6 +18,7 @@ PREFIX = "examples/ml-platform/"  # paths are relative to the working directory 
 EXPECTED = [
     ("ML101", PREFIX + "terraform/training.tf", 7, "aws_ecs_task_definition.trainer"),
     ("ML201", PREFIX + "cloudformation/serving.yaml", 35, "RefreshModelFunction"),
+    ("ML206", PREFIX + "terraform/training.tf", 7, "aws_ecs_task_definition.trainer"),
     ("ML301", PREFIX + "terraform/modules/batch_training/main.tf", 34, "module.batch_scoring.aws_batch_compute_environment.gpu"),
     ("ML302", PREFIX + "terraform/modules/batch_training/main.tf", 60, "module.batch_scoring.aws_batch_job_definition.this"),
 ]
@@ -44,7 +45,7 @@ def test_sarif_validates_and_carries_every_finding():
     )
     assert found == EXPECTED
     levels = {r["ruleId"]: r["level"] for r in run_["results"]}
-    assert levels == {"ML101": "error", "ML201": "warning", "ML301": "warning", "ML302": "warning"}
+    assert levels == {"ML101": "error", "ML201": "warning", "ML206": "warning", "ML301": "warning", "ML302": "warning"}
     for r in run_["results"]:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
     assert run_["invocations"][0]["executionSuccessful"] is True
@@ -70,11 +71,12 @@ def test_junit_has_a_testcase_per_resource_and_policy():
     assert failing == [
         "ML101 gpu-on-fargate aws_ecs_task_definition.trainer",
         "ML201 training-on-lambda RefreshModelFunction",
+        "ML206 ecs-scheduled-training aws_ecs_task_definition.trainer",
         "ML301 batch-gpu-without-spot module.batch_scoring.aws_batch_compute_environment.gpu",
         "ML302 batch-job-without-retry module.batch_scoring.aws_batch_job_definition.this",
     ]
     assert "ML102 gpu-on-lambda aws_lambda_function.recommend" in cases  # a passing case
-    assert root.get("failures") == "4"
+    assert root.get("failures") == "5"
     assert int(root.get("tests")) == len(cases)
     failure = cases["ML101 gpu-on-fargate aws_ecs_task_definition.trainer"].find("failure")
     assert failure.get("type") == "error"
@@ -84,7 +86,7 @@ def test_junit_has_a_testcase_per_resource_and_policy():
 def test_github_annotations():
     result = run("--format", "github", str(EXAMPLE))
     lines = result.stdout.splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5
     assert lines[0].startswith(f"::warning file={PREFIX}cloudformation/serving.yaml,line=35,title=ML201 training-on-lambda::RefreshModelFunction ")
     ml101 = next(line for line in lines if "ML101" in line)
     assert ml101.startswith(f"::error file={PREFIX}terraform/training.tf,line=7,title=ML101 gpu-on-fargate::")
@@ -95,7 +97,7 @@ def test_text_and_sarif_at_once(tmp_path: Path):
     target = tmp_path / "results.sarif"
     result = run("--format", "text", "--format", "sarif", "--output", str(target), str(EXAMPLE))
     assert result.exit_code == 1
-    assert "Found 4 findings" in result.stdout
+    assert "Found 5 findings" in result.stdout
     jsonschema.validate(json.loads(target.read_text()), SARIF_SCHEMA)
 
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from mllint.facts.access import as_number, as_str_list, blocks, get, spelled
 from mllint.facts.containers import batch_containers, container_signals, gpu_count
+from mllint.facts.fargate import batch_job_size
+from mllint.facts.retries import SPOT_RECLAIM_STATUS, reclaim_outcome, spell, strategy_errors
 from mllint.facts.signals import Signals
+from mllint.facts.submissions import QUEUE_TYPES, Submission, batch_submissions
 from mllint.graph import UnitGraph
 from mllint.records import UNKNOWN, Resource
 
-JOB_DEFINITION_TYPES = ("aws_batch_job_definition", "AWS::Batch::JobDefinition")
 COMPUTE_ENVIRONMENT_TYPES = ("aws_batch_compute_environment", "AWS::Batch::ComputeEnvironment")
-QUEUE_TYPES = ("aws_batch_job_queue", "AWS::Batch::JobQueue")
 JOB_PLATFORMS = {"EC2": "ec2", "FARGATE": "fargate", "MANAGED_INSTANCES": "managed-instances"}
 PURCHASE = {
     "EC2": "on-demand",
@@ -38,7 +39,10 @@ def job_definition_facts(jd: Resource, graph: UnitGraph, signals: Signals) -> di
         platform: Any = UNKNOWN
     else:
         platform = JOB_PLATFORMS.get((capabilities or ["EC2"])[0].upper(), "other")
-    attempts, retry_evidence = effective_attempts(jd, graph)
+    submissions = [s for s in batch_submissions(graph) if graph.points_at(s.job_definition, jd) is True]
+    attempts, retry_evidence = effective_attempts(jd, submissions)
+    gpu_capacity, gpu_capacity_evidence = queue_gpu_capacity(submissions, graph)
+    reclaim_exits, reclaim_evidence = spot_reclaim_exits(jd, submissions, graph)
     facts: dict[str, Any] = {
         "gpu_count": gpu_count(containers),
         "platforms": UNKNOWN if platform is UNKNOWN else [platform],
@@ -46,7 +50,14 @@ def job_definition_facts(jd: Resource, graph: UnitGraph, signals: Signals) -> di
         "fargate_evidence": [f"{spelled(jd, 'platform_capabilities')} is {capabilities[0]}"] if platform == "fargate" else [],
         "retry_attempts": attempts,
         "retry_evidence": retry_evidence,
+        "retry_strategy_errors": retry_strategy_errors(jd, submissions),
+        "queue_gpu_capacity": gpu_capacity,
+        "queue_gpu_evidence": gpu_capacity_evidence,
+        "spot_reclaim_exits": reclaim_exits,
+        "spot_reclaim_evidence": reclaim_evidence,
+        "api_submitters": [t.source for t in signals.triggers if t.kind == "api-job-submission"],
     }
+    facts.update(batch_job_size(jd))
     return facts
 
 
@@ -59,11 +70,12 @@ def own_attempts(jd: Resource) -> Any:
     return DEFAULT_ATTEMPTS if attempts is None else attempts
 
 
-def effective_attempts(jd: Resource, graph: UnitGraph) -> tuple[Any, list[str]]:
+def effective_attempts(jd: Resource, submissions: list[Submission]) -> tuple[Any, list[str]]:
     """The fewest attempts any submitter ends up giving the job, with the reasons.
 
-    A submitter that sets its own retry strategy (EventBridge `job_attempts`,
-    `BatchParameters.RetryStrategy.Attempts`) overrides the job definition's.
+    A submitter that sets its own attempts (EventBridge `job_attempts` /
+    `BatchParameters.RetryStrategy.Attempts`, a SubmitJob `RetryStrategy` from
+    EventBridge Scheduler or Step Functions) overrides the job definition's.
     """
     base = own_attempts(jd)
     if not get(jd.props, "retry_strategy"):
@@ -72,34 +84,150 @@ def effective_attempts(jd: Resource, graph: UnitGraph) -> tuple[Any, list[str]]:
         base_why = f"{jd.address} has a retry strategy without attempts (1 attempt)"
     else:
         base_why = f"{jd.address} sets attempts = {base}"
-    submitters = submitter_overrides(jd, graph)
-    if not submitters:
+    if not submissions:
         return base, [] if base is UNKNOWN else [base_why]
     results: list[tuple[Any, str]] = []
-    for source, override in submitters:
+    for submission in submissions:
+        override = submission_attempts(submission)
         if override is None:
-            results.append((base, f"{source} submits it without overriding attempts; {base_why}"))
+            results.append((base, f"{submission.source} submits it without overriding attempts; {base_why}"))
         else:
-            results.append((override, f"{source} submits it with attempts = {override}"))
+            results.append((override, f"{submission.source} submits it with attempts = {override}"))
     if any(value is UNKNOWN for value, _ in results):
         return UNKNOWN, []
     fewest = min(value for value, _ in results)
     return fewest, [why for value, why in results if value == fewest]
 
 
-def submitter_overrides(jd: Resource, graph: UnitGraph) -> list[tuple[str, Any]]:
-    """(submitter address, attempts override or None) for every EventBridge target submitting `jd`."""
-    found: list[tuple[str, Any]] = []
-    for target in graph.of_type("aws_cloudwatch_event_target"):
-        for batch in blocks(get(target.props, "batch_target")) or []:
-            if isinstance(batch, dict) and graph.points_at(get(batch, "job_definition"), jd) is True:
-                found.append((target.address, as_number(get(batch, "job_attempts"))))
-    for rule in graph.of_type("AWS::Events::Rule"):
-        for entry in blocks(get(rule.props, "targets")) or []:
-            batch = get(entry, "batch_parameters")
-            if isinstance(batch, dict) and graph.points_at(get(batch, "job_definition"), jd) is True:
-                found.append((rule.address, as_number(get(batch, "retry_strategy", "attempts"))))
-    return found
+def submission_attempts(submission: Submission) -> Any:
+    """The attempts a submitter sets itself: None when it leaves them to the job definition."""
+    if submission.retry is UNKNOWN:
+        return UNKNOWN
+    return as_number(get(submission.retry, "attempts")) if submission.retry else None
+
+
+def retry_strategy_errors(jd: Resource, submissions: list[Submission]) -> list[str] | Any:
+    """What the Batch API rejects in the job's retry strategy and in those its submitters pass."""
+    own = strategy_errors(get(jd.props, "retry_strategy"), spelled(jd, "retry_strategy") + ".")
+    errors = [] if own is UNKNOWN else list(own)
+    unknown = own is UNKNOWN
+    for submission in submissions:
+        found = strategy_errors(submission.retry, submission.retry_path)
+        if found is UNKNOWN:
+            unknown = True
+        else:
+            errors.extend(f"{submission.source} submits it with {error}" for error in found)
+    return UNKNOWN if unknown and not errors else errors
+
+
+def queue_gpu_capacity(submissions: list[Submission], graph: UnitGraph) -> tuple[Any, list[str]]:
+    """Whether every queue the job is submitted to can launch NVIDIA GPU instances.
+
+    False (with the queues that cannot) as soon as one known queue has none; absent when
+    nothing submits the job or a queue, its environments or their instance types are unknown.
+    """
+    answers = [_queue_gpu(submission, graph) for submission in submissions]
+    missing = [why for gpu, why in answers if gpu is False]
+    if missing:
+        return False, missing
+    return (True, []) if answers and all(gpu is True for gpu, _ in answers) else (UNKNOWN, [])
+
+
+def _queue_gpu(submission: Submission, graph: UnitGraph) -> tuple[Any, str]:
+    if submission.overrides_resources:
+        return UNKNOWN, ""  # the submitter may change what the job asks for
+    queue = graph.resolve(submission.queue, *QUEUE_TYPES)
+    environments = queue_compute_environments(queue, graph) if isinstance(queue, Resource) else UNKNOWN
+    if environments is UNKNOWN or not environments:
+        return UNKNOWN, ""
+    gpus = [environment_gpu(ce) for ce in environments]
+    if True in gpus:
+        return True, ""
+    if UNKNOWN in gpus:
+        return UNKNOWN, ""
+    described = ", ".join(f"{ce.address} ({_capacity_summary(ce)})" for ce in environments)
+    return False, f"{submission.source} submits it to {queue.address}, whose compute environments have no NVIDIA GPU instance type: {described}"
+
+
+def environment_gpu(ce: Resource) -> Any:
+    """Whether a compute environment can launch NVIDIA GPU instances.
+
+    Fargate never can; EC2 and Spot environments can when an instance type is an NVIDIA
+    GPU family (`optimal` and `default_*` hold none). UNKNOWN for unmanaged environments,
+    ECS Managed Instances, and instance types that are unknown or left out.
+    """
+    resources = get(ce.props, "compute_resources")
+    purchase, gpu = _capacity(resources)
+    if purchase in ("fargate", "fargate-spot"):
+        return False
+    if purchase not in ("on-demand", "spot") or not as_str_list(first_instance_types(resources)):
+        return UNKNOWN
+    return gpu
+
+
+def _capacity_summary(ce: Resource) -> str:
+    resources = get(ce.props, "compute_resources")
+    types = as_str_list(first_instance_types(resources))
+    return ", ".join([str(get(resources, "type"))] + (types if isinstance(types, list) else []))
+
+
+def queue_compute_environments(queue: Resource, graph: UnitGraph) -> list[Resource] | Any:
+    """The compute environments of a job queue, or UNKNOWN when one is not in the unit."""
+    environments = [graph.resolve(value, *COMPUTE_ENVIRONMENT_TYPES) for value in queue_environments(queue)]
+    return environments if all(isinstance(ce, Resource) for ce in environments) else UNKNOWN
+
+
+def spot_reclaim_exits(jd: Resource, submissions: list[Submission], graph: UnitGraph) -> tuple[Any, list[str]]:
+    """Whether some submission of the job runs on EC2 Spot, retries, and still ends on a Spot reclaim."""
+    outcomes = [_reclaim(jd, submission, graph) for submission in submissions]
+    for verdict, evidence in outcomes:
+        if verdict is True:
+            return True, evidence
+    return (False, []) if outcomes and all(verdict is False for verdict, _ in outcomes) else (UNKNOWN, [])
+
+
+def _reclaim(jd: Resource, submission: Submission, graph: UnitGraph) -> tuple[Any, list[str]]:
+    queue = graph.resolve(submission.queue, *QUEUE_TYPES)
+    environments = queue_compute_environments(queue, graph) if isinstance(queue, Resource) else UNKNOWN
+    if environments is UNKNOWN:
+        return UNKNOWN, []
+    purchases = [_capacity(get(ce.props, "compute_resources"))[0] for ce in environments]
+    spot = [ce for ce, purchase in zip(environments, purchases) if purchase == "spot"]
+    if not spot:
+        return (False, []) if all(p in ("on-demand", "fargate") for p in purchases) else (UNKNOWN, [])
+    rules, where, attempts = _strategy_in_effect(jd, submission)
+    if attempts is UNKNOWN or rules is UNKNOWN:
+        return UNKNOWN, []
+    if attempts <= 1:
+        return False, []  # no retry at all: ML302's finding, not this one
+    outcome, rule = reclaim_outcome(rules, where)
+    if outcome != "EXIT":
+        return (False, []) if outcome == "RETRY" else (UNKNOWN, [])
+    return True, [
+        f"{submission.source} submits it to {queue.address}, which uses Spot compute environment {spot[0].address}",
+        f"{rule} is the first rule to match a Spot reclaim (status reason {SPOT_RECLAIM_STATUS!r}, no reason, no exit code)",
+    ]
+
+
+def _strategy_in_effect(jd: Resource, submission: Submission) -> tuple[Any, str, Any]:
+    """(evaluate_on_exit rules, where they are written, attempts) for one submission.
+
+    A submitter's retry strategy overrides the job definition's. When it sets attempts
+    only while the job definition has rules, whether those rules still apply is not
+    documented: the rules are UNKNOWN.
+    """
+    own_where = spell(spelled(jd, "retry_strategy") + ".", "evaluate_on_exit")
+    own_rules = get(jd.props, "retry_strategy", "evaluate_on_exit")
+    if submission.retry is None:
+        return (own_rules if own_rules is not None else []), own_where, own_attempts(jd)
+    if submission.retry is UNKNOWN:
+        return UNKNOWN, "", UNKNOWN
+    rules = get(submission.retry, "evaluate_on_exit")
+    attempts = submission_attempts(submission)
+    attempts = own_attempts(jd) if attempts is None else attempts
+    if rules is None:
+        return (UNKNOWN if own_rules is UNKNOWN or own_rules else []), "", attempts
+    return rules, spell(submission.retry_path, "evaluate_on_exit"), attempts
 
 
 def compute_environment_facts(ce: Resource, graph: UnitGraph, signals: Signals) -> dict:

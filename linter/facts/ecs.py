@@ -1,18 +1,24 @@
-"""Facts of ECS task definitions: the GPUs they ask for and the platforms that launch them."""
+"""Facts of ECS task definitions (the GPUs they ask for, the platforms and schedules that launch
+them) and of ECS services (what they serve, whether Application Auto Scaling scales them)."""
 from __future__ import annotations
 
 from typing import Any
 
-from mllint.facts.access import as_str_list, blocks, get, spelled
+from mllint.facts.access import as_str_list, blocks, first_of, get, spelled, tags_of
+from mllint.facts.autoscaling import autoscaling
 from mllint.facts.containers import container_signals, ecs_containers, gpu_count
-from mllint.facts.signals import Signals
-from mllint.graph import UnitGraph
+from mllint.facts.fargate import ecs_task_size
+from mllint.facts.signals import Signals, Trigger
+from mllint.graph import UnitGraph, label_of, own_name
 from mllint.records import UNKNOWN, Resource
 
 PLATFORMS = {"FARGATE": "fargate", "EC2": "ec2", "EXTERNAL": "external", "MANAGED_INSTANCES": "managed-instances"}
 FARGATE_PROVIDERS = {"FARGATE": "fargate", "FARGATE_SPOT": "fargate"}
 TASK_DEFINITION_TYPES = ("aws_ecs_task_definition", "AWS::ECS::TaskDefinition")
 CLUSTER_TYPES = ("aws_ecs_cluster", "AWS::ECS::Cluster")
+SERVICE_TYPES = ("aws_ecs_service", "AWS::ECS::Service")
+EVENT_RULE_TYPES = ("aws_cloudwatch_event_rule", "AWS::Events::Rule")
+DESIRED_COUNT = "ecs:service:DesiredCount"
 
 
 def task_definition_facts(td: Resource, graph: UnitGraph, signals: Signals) -> dict:
@@ -24,11 +30,13 @@ def task_definition_facts(td: Resource, graph: UnitGraph, signals: Signals) -> d
         "gpu_count": gpu_count(containers),
         "platforms": UNKNOWN if UNKNOWN in platforms else sorted(set(platforms)),
         "fargate_evidence": [why for platform, why in paths if platform == "fargate"],
+        "scheduled_runs": scheduled_runs(td, graph),
     }
     if "fargate" in platforms:
         facts["on_fargate"] = True
     elif UNKNOWN not in platforms:
         facts["on_fargate"] = False
+    facts.update(ecs_task_size(td))
     return facts
 
 
@@ -50,7 +58,7 @@ def launch_paths(td: Resource, graph: UnitGraph) -> list[tuple[Any, str]]:
 def _launchers(td: Resource, graph: UnitGraph) -> list[tuple[Resource, dict]]:
     """Resources that run `td`, each with the dict holding its launch settings (and cluster)."""
     found: list[tuple[Resource, dict]] = []
-    candidates = [(service, service.props, get(service.props, "task_definition")) for service in graph.of_type("aws_ecs_service", "AWS::ECS::Service")]
+    candidates = [(service, service.props, get(service.props, "task_definition")) for service in graph.of_type(*SERVICE_TYPES)]
     for runner, target, key in _scheduled_ecs_targets(graph):
         for ecs in blocks(get(target, key)) or []:
             if isinstance(ecs, dict):
@@ -76,6 +84,37 @@ def _scheduled_ecs_targets(graph: UnitGraph) -> list[tuple[Resource, object, str
         for target in blocks(get(schedule.props, "target")) or []:
             targets.append((schedule, target, "ecs_parameters"))
     return targets
+
+
+def scheduled_runs(td: Resource, graph: UnitGraph) -> list[str]:
+    """One line per EventBridge rule or Scheduler schedule that runs `td` as a standalone task on a schedule."""
+    runs = []
+    for runner, target, key in _scheduled_ecs_targets(graph):
+        schedule = _schedule(runner, graph)
+        if schedule is None:
+            continue
+        for ecs in blocks(get(target, key)) or []:
+            if isinstance(ecs, dict) and graph.points_at(get(ecs, "task_definition_arn"), td) is True:
+                runs.append(schedule)
+    return sorted(set(runs))
+
+
+def _schedule(runner: Resource, graph: UnitGraph) -> str | None:
+    """How a rule, event target or schedule runs on a schedule expression, or None if it doesn't (or may not)."""
+    rule = runner
+    if runner.type == "aws_cloudwatch_event_target":
+        rule = graph.resolve(get(runner.props, "rule"), *EVENT_RULE_TYPES)
+        if not isinstance(rule, Resource):
+            return None
+    expression = get(rule.props, "schedule_expression")
+    if isinstance(expression, str):
+        when = f"schedule {expression}"
+    elif expression is UNKNOWN and get(rule.props, "event_pattern") is None:
+        when = "a schedule whose expression is unknown"  # a rule without an event pattern has one
+    else:
+        return None
+    through = f" through {runner.address}" if runner is not rule else ""
+    return f"{rule.address} runs it on {when}{through}"
 
 
 def _launch_platform(launcher: Resource, settings: dict, graph: UnitGraph) -> tuple[Any, str]:
@@ -127,7 +166,46 @@ def _cluster_default_strategy(cluster: Resource, graph: UnitGraph) -> Any:
     return None
 
 
+def service_facts(service: Resource, graph: UnitGraph, signals: Signals) -> dict:
+    """What the service's tasks run and what fronts them (role evidence), and whether it autoscales."""
+    td = graph.resolve(get(service.props, "task_definition"), *TASK_DEFINITION_TYPES)
+    if isinstance(td, Resource):
+        container_signals(ecs_containers(td.props), signals)
+        signals.names.extend(name for name in (label_of(td), own_name(td)) if name)
+        signals.tags = {**tags_of(td.props), **signals.tags}
+    signals.triggers = sorted({*signals.triggers, *_balancer_fronts(service, graph)})
+    strategy = get(service.props, "scheduling_strategy")
+    if strategy is UNKNOWN or (isinstance(strategy, str) and strategy.upper() == "DAEMON"):
+        return {}  # a daemon service runs one task per instance: nothing to scale
+    scaled, evidence = autoscaling(graph, service, DESIRED_COUNT, ["service", _cluster_name(service, graph), own_name(service) or UNKNOWN])
+    return {"autoscaling": scaled, "autoscaling_evidence": evidence}
+
+
+def _balancer_fronts(service: Resource, graph: UnitGraph) -> list[Trigger]:
+    """A load-balancer trigger for each load balancer block, named by its target group where it resolves."""
+    fronts = []
+    balancers = blocks(first_of(service.props, "load_balancer", "load_balancers"))
+    for balancer in balancers if isinstance(balancers, list) else []:
+        group = graph.resolve(get(balancer, "target_group_arn"))
+        fronts.append(Trigger("load-balancer", group.address if isinstance(group, Resource) else service.address))
+    return fronts
+
+
+def _cluster_name(service: Resource, graph: UnitGraph) -> Any:
+    """The name of the cluster the service runs in (`default` when it names none), or UNKNOWN."""
+    cluster = get(service.props, "cluster")
+    if cluster is None:
+        return "default"
+    if isinstance(cluster, str):
+        name = cluster.rsplit("/", 1)[-1]  # a name or an ARN
+        return UNKNOWN if "${" in name else name
+    resolved = graph.resolve(cluster, *CLUSTER_TYPES)
+    return (own_name(resolved) if isinstance(resolved, Resource) else None) or UNKNOWN
+
+
 KINDS = {
     "aws_ecs_task_definition": ("ecs-task", task_definition_facts),
     "AWS::ECS::TaskDefinition": ("ecs-task", task_definition_facts),
+    "aws_ecs_service": ("ecs-service", service_facts),
+    "AWS::ECS::Service": ("ecs-service", service_facts),
 }

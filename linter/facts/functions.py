@@ -12,6 +12,13 @@ from mllint.records import UNKNOWN, Resource
 DEFAULT_TIMEOUT_S = 3
 DEFAULT_MEMORY_MB = 128
 DEFAULT_EPHEMERAL_MB = 512
+# Limits of standard (not Managed Instances) functions: fact, label, unit, minimum, maximum
+# (Lambda quotas; CreateFunction Timeout >= 1, MemorySize 128-10240, EphemeralStorage 512-10240).
+LIMITS = (
+    ("timeout_seconds", "timeout", "s", 1, 900),
+    ("memory_mb", "memory", "MB", 128, 10240),
+    ("ephemeral_storage_mb", "/tmp storage", "MB", 512, 10240),
+)
 
 
 def function_facts(fn: Resource, graph: UnitGraph, signals: Signals) -> dict:
@@ -32,12 +39,46 @@ def function_facts(fn: Resource, graph: UnitGraph, signals: Signals) -> dict:
     layers = as_str_list(get(props, "layers"))
     if isinstance(layers, list):
         signals.layers.extend(layers)
-    return {
+    facts = {
         "timeout_seconds": _setting(get(props, "timeout"), DEFAULT_TIMEOUT_S),
         "memory_mb": _setting(get(props, "memory_size"), DEFAULT_MEMORY_MB),
         "ephemeral_storage_mb": _setting(get(props, "ephemeral_storage", "size"), DEFAULT_EPHEMERAL_MB),
         "managed_instances": get(props, "capacity_provider_config") is not None,
     }
+    if not facts["managed_instances"]:
+        facts.update(limit_facts(facts, durable=get(props, "durable_config") is not None))
+    return facts
+
+
+def limit_facts(settings: dict, durable: bool) -> dict:
+    """`lambda_limit_violations` and `lambda_at_limits` of a standard function.
+
+    A durable function's timeout is left out: its execution has its own timeout
+    (durable_config), so the per-invocation ceiling is not what bounds its work.
+    """
+    violations: list[str] = []
+    at_limits: list[str] = []
+    unknown = False
+    for key, label, unit, low, high in LIMITS:
+        value = settings[key]
+        if key == "timeout_seconds" and durable:
+            continue
+        if value is UNKNOWN:
+            unknown = True
+        elif value < low:
+            violations.append(f"{label} {_amount(value)} {unit} is below the {_amount(low)} {unit} minimum")
+        elif value > high:
+            violations.append(f"{label} {_amount(value)} {unit} is over the {_amount(high)} {unit} maximum")
+        elif value == high:
+            at_limits.append(f"{label} {_amount(value)} {unit}")
+    return {
+        "lambda_limit_violations": UNKNOWN if unknown and not violations else violations,
+        "lambda_at_limits": at_limits,
+    }
+
+
+def _amount(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
 
 def _setting(value: Any, default: int) -> Any:

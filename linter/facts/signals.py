@@ -9,7 +9,7 @@ from typing import Any
 class Trigger:
     """Something that invokes a resource: an API in front of it, a schedule, ..."""
 
-    kind: str  # api-gateway | load-balancer | function-url | schedule
+    kind: str  # api-gateway | load-balancer | function-url | schedule | sagemaker-endpoint | api-job-submission
     source: str  # address of the resource that creates the trigger
 
     def describe(self) -> str:

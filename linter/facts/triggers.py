@@ -5,8 +5,9 @@ from collections import defaultdict
 
 from mllint.facts.access import blocks, first_of, get
 from mllint.facts.signals import Trigger
+from mllint.facts.submissions import api_job_submissions
 from mllint.graph import UnitGraph
-from mllint.records import Resource
+from mllint.records import Link, Resource
 
 # Resources whose every reference is something they put traffic in front of.
 FRONT_DOORS = {
@@ -56,6 +57,8 @@ def find_triggers(graph: UnitGraph) -> dict[str, list[Trigger]]:
             _sam_events(resource, found)
         for target in scheduled_targets(resource, graph):
             add(target, "schedule", resource)
+    for address, trigger in api_job_submissions(graph, found):
+        found[address].add(trigger)  # kind api-job-submission: an API that submits a Batch job
     return {address: sorted(triggers) for address, triggers in found.items()}
 
 
@@ -95,7 +98,16 @@ def scheduled_targets(resource: Resource, graph: UnitGraph) -> list:
     if resource.type in ("aws_scheduler_schedule", "AWS::Scheduler::Schedule"):
         if isinstance(get(resource.props, "schedule_expression"), str):
             return _target_values(get(resource.props, "target") or {})
+    if resource.type in ("aws_glue_trigger", "AWS::Glue::Trigger") and get(resource.props, "type") == "SCHEDULED":
+        return _glue_jobs(resource, graph)
     return []
+
+
+def _glue_jobs(trigger: Resource, graph: UnitGraph) -> list:
+    """Links to the Glue jobs a Glue trigger starts (actions name them by a name string or reference)."""
+    actions = blocks(get(trigger.props, "actions")) or []
+    jobs = [graph.resolve(get(action, "job_name"), "aws_glue_job", "AWS::Glue::Job") for action in actions]
+    return [Link(job.address) for job in jobs if isinstance(job, Resource)]
 
 
 def _target_values(target: object) -> list:

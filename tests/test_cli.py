@@ -212,3 +212,11 @@ def test_example_stack_findings():
     ]
     assert report["errors"] == []
     assert result.exit_code == 1
+
+
+def test_readme_lists_every_policy():
+    from mllint.policy import load_policies
+
+    readme = (REPO / "README.md").read_text()
+    for policy in load_policies():
+        assert f"| {policy.name} | {policy.severity} |" in readme, f"README does not list {policy.code}"

@@ -66,7 +66,8 @@ def decode_json(value: Any) -> Any:
     """Terraform JSON-string attributes (container_definitions) as data; UNKNOWN if undecodable.
 
     tfparse writes a value it could not evaluate inside `jsonencode` as `null`, so a
-    JSON null is UNKNOWN, never "not set".
+    JSON null is UNKNOWN, never "not set"; a whole-string `${aws_x.y}` (a resource
+    reference the Terraform loader found inside the JSON) is a Link.
     """
     if isinstance(value, str):
         try:
@@ -76,9 +77,20 @@ def decode_json(value: Any) -> Any:
     return value
 
 
+# A Terraform resource reference the loader found inside a JSON string: `${aws_batch_job_queue.gpu}`.
+_EMBEDDED_REFERENCE = re.compile(r"^\$\{((?:module\.[^}]+\.)?[a-z][a-z0-9]*_[a-z0-9_]+\.[^}.]+(?:\[[^\]]*\])?)\}$")
+_EMBEDDED_OTHER = re.compile(r"^\$\{(?:module\.[^}]+\.)?(?:data|var|local|module)\.[^}]+\}$")
+
+
 def _nulls_unknown(value: Any) -> Any:
     if value is None:
         return UNKNOWN
+    if isinstance(value, str) and value.startswith("${"):
+        reference = _EMBEDDED_REFERENCE.match(value)
+        if reference:
+            return Link(reference.group(1))
+        if _EMBEDDED_OTHER.match(value):
+            return UNKNOWN
     if isinstance(value, list):
         return [_nulls_unknown(item) for item in value]
     if isinstance(value, dict):

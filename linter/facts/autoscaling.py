@@ -21,8 +21,6 @@ ACTION_TYPES = (
     "aws_appautoscaling_scheduled_action",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
 )
-# tfparse writes a reference it can't evaluate inside a template as the block's internal id.
-_BLOCK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def autoscaling(
@@ -125,8 +123,9 @@ def _id_matches(value: str, parts: Sequence[Any]) -> Any:
 
 
 def _unevaluated(text: str) -> bool:
-    """Text that still holds a CloudFormation pseudo parameter or a tfparse block id."""
-    return "${" in text or _BLOCK_ID.search(text) is not None
+    """Text that still holds a placeholder: a CloudFormation pseudo parameter, or a Terraform
+    reference the loader could not evaluate (`${aws_ecs_cluster.main}`)."""
+    return "${" in text
 
 
 def _equals(value: Any, expected: str) -> Any:

@@ -10,10 +10,8 @@ Submitters followed (Terraform and CloudFormation):
 * Step Functions task states `arn:aws:states:::batch:submitJob[.sync|.waitForTaskToken]`
   (`Parameters`, or `Arguments` in JSONata states), in Parallel branches and Map processors too.
 
-Terraform writes a resource reference inside `jsonencode` as tfparse's id of the block.
-Such an id is resolved only when it is the one id under that key in the submitter and
-the submitter references exactly one resource of the wanted type that no literal name
-in it already names; otherwise it is UNKNOWN.
+A Terraform resource reference inside `jsonencode` arrives as a Link (the loader writes it
+as `${address}` and `decode_json` reads it back).
 """
 from __future__ import annotations
 
@@ -36,7 +34,6 @@ SCHEDULER_SUBMIT = re.compile(r"^arn:aws[a-z-]*:scheduler:::aws-sdk:batch:submit
 STATES_SUBMIT = re.compile(r"^arn:aws[a-z-]*:states:::batch:submitJob(\.sync|\.waitForTaskToken)?$", re.IGNORECASE)
 OVERRIDE_KEYS = ("containeroverrides", "ecspropertiesoverride", "nodeoverrides", "ekspropertiesoverride")
 REQUIREMENT_KEYS = ("resourcerequirements", "resources")
-_TF_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TEMPLATE_JOB = re.compile(r'"jobDefinition"\s*:\s*"([^"$]+)"', re.IGNORECASE)
 _SUBSTITUTION = re.compile(r"^\$\{([^}]+)\}$")
 
@@ -73,21 +70,16 @@ def batch_submissions(graph: UnitGraph) -> tuple[Submission, ...]:
     for schedule in graph.of_type("aws_scheduler_schedule", "AWS::Scheduler::Schedule"):
         targets = [t for t in blocks(get(schedule.props, "target")) or [] if isinstance(t, dict)]
         requests = [decode_json(get(t, "input")) for t in targets if SCHEDULER_SUBMIT.match(str(get(t, "arn")))]
-        found.extend(_requested(schedule, requests, graph))
+        found.extend(_requested(schedule, requests))
     for machine in graph.of_type("aws_sfn_state_machine", "AWS::StepFunctions::StateMachine"):
-        found.extend(_requested(machine, list(_state_machine_requests(machine)), graph))
+        found.extend(_requested(machine, list(_state_machine_requests(machine))))
     return tuple(found)
 
 
-def _requested(submitter: Resource, requests: list, graph: UnitGraph) -> list[Submission]:
+def _requested(submitter: Resource, requests: list) -> list[Submission]:
     """Submissions from SubmitJob requests written as JSON (Scheduler input, Step Functions parameters)."""
-    ids = _tf_ids(submitter, requests, graph) if submitter.framework == "terraform" else {}
-
-    def known(value: Any) -> Any:
-        return ids.get(value, UNKNOWN) if isinstance(value, str) and _TF_ID.match(value) else value
-
     return [
-        Submission(submitter.address, known(_parameter(r, "JobQueue")), known(_parameter(r, "JobDefinition")),
+        Submission(submitter.address, _parameter(r, "JobQueue"), _parameter(r, "JobDefinition"),
                    _parameter(r, "RetryStrategy"), "RetryStrategy.", _overrides(r))
         for r in requests
     ]
@@ -103,22 +95,6 @@ def _parameter(request: Any, key: str) -> Any:
     if isinstance(value, str) and value.lstrip().startswith("{%"):
         return UNKNOWN  # JSONata expression
     return value
-
-
-def _tf_ids(submitter: Resource, requests: list, graph: UnitGraph) -> dict[str, Link]:
-    """tfparse block ids in the requests that can only stand for one referenced resource."""
-    resolved: dict[str, Link] = {}
-    for key, types in (("JobQueue", QUEUE_TYPES), ("JobDefinition", JOB_DEFINITION_TYPES)):
-        values = [v for v in (_parameter(r, key) for r in requests) if isinstance(v, str)]
-        ids = {v for v in values if _TF_ID.match(v)}
-        named = {getattr(graph.resolve(v, *types), "address", None) for v in values if not _TF_ID.match(v)}
-        candidates = [
-            address for address in submitter.refs
-            if address in graph.by_address and graph.by_address[address].type in types and address not in named
-        ]
-        if len(ids) == 1 and len(candidates) == 1:
-            resolved[ids.pop()] = Link(candidates[0])
-    return resolved
 
 
 def _state_machine_requests(machine: Resource) -> Iterator[Any]:

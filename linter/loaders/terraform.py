@@ -20,6 +20,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"}
 _CHECKED_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_EMBEDDED_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # The `module.a[0].module.b["k"].` part of an address.
 _MODULE_PREFIX = re.compile(r'^(?:module\.[^.\[]+(?:\[(?:\d+|"(?:[^"\\]|\\.)*")\])?\.)*')
 # An unresolved reference as tfparse spells it: `aws_x.y.attr`, `aws_x.y[0].attr`, `aws_x.y.[0].attr`.
@@ -187,6 +188,7 @@ class _Converter:
         self.module_dir, self.root, self.unit = module_dir, root, unit
         self.addresses = {b["id"]: b["__tfmeta"]["path"] for b in self.blocks if b["__tfmeta"].get("type") == "resource"}
         self.other_ids = {b.get("id") for b in self.blocks} - set(self.addresses)
+        self.paths = {b["id"]: b["__tfmeta"].get("path", "?") for b in self.blocks if isinstance(b.get("id"), str)}
         self.known = set(self.addresses.values())
         # A data source that looks a resource up (an instance filtered on a cluster id) links
         # whoever reads it to that resource.
@@ -260,7 +262,15 @@ class _Converter:
             targets = {self._reference(expression) for expression in expressions}
             links = {t.address for t in targets if isinstance(t, Link)}
             return Link(links.pop()) if len(links) == 1 and UNKNOWN not in targets else UNKNOWN
-        return value
+        return _EMBEDDED_ID.sub(self._embedded, value)
+
+    def _embedded(self, match: re.Match) -> str:
+        """A block id inside a longer string (a reference inside `jsonencode` or a template) as
+        `${address}`, which mllint.facts.access.decode_json reads back as a Link."""
+        block_id = match.group(0)
+        if block_id in self.addresses:
+            self.refs.add(self.addresses[block_id])
+        return "${" + self.paths[block_id] + "}" if block_id in self.paths else block_id
 
     def _reference(self, expression: Any) -> Any:
         """An unresolved reference: a Link when it names a resource of this module instance."""

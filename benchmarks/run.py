@@ -428,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     small_module = min((one_x / "terraform").iterdir(), key=lambda p: (sum(f.stat().st_size for f in p.iterdir()), p.name))
 
     report = Report()
+    revision = git_revision()
     cpu_before = cpu_seconds()
     print("measuring ...", file=sys.stderr, flush=True)
     runs = {}
@@ -459,9 +460,9 @@ def main(argv: list[str] | None = None) -> int:
     if others is not None:
         print(f"other processes used {others:.0%} of the machine's CPU time while this ran")
         if others > 0.10:
-            report.notes.append(f"other work used {others:.0%} of the CPU time during the run: times are inflated; "
-                                "rerun on a quiet machine, or with --repeat 3 (the fastest run is kept)")
-    print(f"{named(version_of(mllint), 'mllint')} at {git_revision()} ({mllint}), --jobs {args.jobs}")
+            advice = "rerun on a quiet machine" + (", or with --repeat 3 (the fastest run is kept)" if args.repeat < 3 else "")
+            report.notes.append(f"other work used {others:.0%} of the CPU time during the run: times are inflated; {advice}")
+    print(f"{named(version_of(mllint), 'mllint')} at {revision} ({mllint}), --jobs {args.jobs}")
     if args.tools:
         for name, tool in (("checkov", checkov), ("cfn-lint", cfn_lint)):
             print(f"{named(version_of(tool), name)} ({tool})" if tool else f"{name}: not available")

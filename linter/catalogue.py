@@ -7,6 +7,8 @@ from pathlib import Path
 from mllint.policy import Policy
 
 FRAMEWORKS = "Terraform, CloudFormation"
+# The level-2 sections of a policy doc, in order (Ruff's rule docs, plus suppression).
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "How to suppress", "References")
 
 
 def doc_path(policy: Policy) -> Path:

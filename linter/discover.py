@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from mllint.records import LoadError
 
@@ -60,8 +61,11 @@ def _is_tf_file(name: str) -> bool:
     return name.endswith(TF_SUFFIXES)
 
 
-def discover(paths: list[Path], root: Path) -> Discovery:
-    """Walk `paths` (files or directories) and return the units in stable order."""
+def discover(paths: list[Path], root: Path, exclude: Callable[[Path], bool] = lambda path: False) -> Discovery:
+    """Walk `paths` (files or directories) and return the units in stable order.
+
+    `exclude(absolute path)` true leaves a file or directory out, even one named in `paths`.
+    """
     found = Discovery()
     tf_dirs: dict[Path, int] = {}
     cfn_files: set[Path] = set()
@@ -70,12 +74,14 @@ def discover(paths: list[Path], root: Path) -> Discovery:
         if not given.exists():
             found.errors.append(LoadError(_rel(path, root), 0, "no such file or directory"))
             continue
+        if exclude(path):
+            continue
         if given.is_file():
             _classify_file(path, root, tf_dirs, cfn_files, found, explicit=True)
             continue
         for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-            for name in sorted(filenames):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not exclude(Path(dirpath) / d))
+            for name in sorted(n for n in filenames if not exclude(Path(dirpath) / n)):
                 _classify_file(Path(dirpath) / name, root, tf_dirs, cfn_files, found, explicit=False)
     found.units = sorted(
         [Unit("terraform", d, _rel(d, root), tf_dirs[d]) for d in root_modules(set(tf_dirs))]

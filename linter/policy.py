@@ -8,6 +8,7 @@ never fires, and an unknown fact never produces a finding).
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,7 @@ class Policy:
     description: str
     path: Path
     help_uri: str
+    ignorable: bool = True  # False: inline suppressions of it are refused (and reported)
 
     @property
     def code(self) -> str:
@@ -102,6 +104,7 @@ def load_policy(path: Path) -> Policy:
     for kind in raw["kinds"]:
         if kind not in kinds:
             raise PolicyError(f"{path}: field kinds: unknown kind {kind!r} (known: {', '.join(kinds)})")
+    _check_placeholders(raw["message"], facts, path)
     return Policy(
         id=raw["id"],
         name=raw["name"],
@@ -115,8 +118,29 @@ def load_policy(path: Path) -> Policy:
         sources=tuple(raw["sources"]),
         description=" ".join(raw.get("description", "").split()),
         path=path,
-        help_uri=f"{DOCS_BASE}/{raw['id']}-{raw['name']}.md",
+        help_uri=raw.get("help_uri") or _help_uri(path, raw["id"], raw["name"]),
+        ignorable=raw.get("ignorable", True),
     )
+
+
+def _help_uri(path: Path, policy_id: str, name: str) -> str:
+    """Shipped policies link to their doc in the repository at this version; a custom
+    policy without `help_uri` links to its local doc, `docs/<ID>-<name>.md` beside it."""
+    doc = f"{policy_id}-{name}.md"
+    if path.parent.resolve() == policies_dir().resolve():
+        return f"{DOCS_BASE}/{doc}"
+    return (path.parent / "docs" / doc).resolve().as_uri()
+
+
+def _check_placeholders(message: str, facts: dict, path: Path) -> None:
+    """Every `{placeholder}` in the message is `address` or a fact."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(message) if name is not None]
+    except ValueError as exc:
+        raise PolicyError(f"{path}: field message: {exc} (write {{{{ and }}}} for literal braces)") from None
+    for name in names:
+        if name != "address" and name not in facts:
+            raise PolicyError(f"{path}: field message: unknown placeholder {{{name}}} (use {{address}} or a fact)")
 
 
 def _check_reads(schema: Any, facts: dict, path: Path, where: str) -> None:
@@ -151,10 +175,19 @@ def _role_schemas(schema: Any) -> Iterator[dict]:
         yield from _role_schemas(schema.get(keyword))
 
 
-def load_policies(directories: list[Path] | None = None) -> list[Policy]:
-    """Every policy in the shipped directory plus `directories`, sorted by id; ids must be unique."""
+def load_policies(directories: list[Path] | None = None, installed: bool = True) -> list[Policy]:
+    """Every policy in the shipped directory, the installed packs (entry point group
+    `mllint.policies`, unless `installed` is false) and `directories`, sorted by id;
+    ids must be unique. A directory reached twice is read once."""
+    from mllint.packs import installed_pack_dirs
+
     found: dict[str, Policy] = {}
-    for directory in [policies_dir(), *(directories or [])]:
+    packs = installed_pack_dirs() if installed else []
+    read: set[Path] = set()
+    for directory in [policies_dir(), *packs, *(directories or [])]:
+        if directory.resolve() in read:
+            continue
+        read.add(directory.resolve())
         if not directory.is_dir():
             raise PolicyError(f"{directory}: policy directory does not exist")
         for path in sorted(directory.glob("*.yaml")):

@@ -65,6 +65,22 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """An inline suppression as a loader read it (grammar: `mllint.directives`;
+    applied by `mllint.suppress`). One record per directive written in the source,
+    shared by every resource instance it covers."""
+
+    ids: tuple[str, ...]  # policy ids or names, as written
+    reason: str  # "" when none is given
+    source: str  # "comment" | "metadata" | "tag"
+    scope: str  # "resource" | "module" | "file"
+    target: str  # what it covers: address without instance keys, logical id, or file
+    file: str  # where it is written, relative to the scan root
+    line: int
+    problem: str = ""  # why it cannot apply as written (malformed, misplaced); "" = well-formed
+
+
+@dataclass(frozen=True)
 class Resource:
     """One IaC resource, loaded and evaluated, in native attribute names."""
 
@@ -77,6 +93,7 @@ class Resource:
     props: Mapping[str, Any] = field(default_factory=dict)
     refs: tuple[str, ...] = ()  # addresses of resources this one references
     condition: str | None = None  # CloudFormation `Condition`, if any
+    suppressions: tuple[Suppression, ...] = ()  # inline suppressions covering it, most specific first
 
 
 @dataclass(frozen=True, order=True)
@@ -98,6 +115,7 @@ class LoadResult:
     unit: str
     resources: list[Resource] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)  # every one read, used or not
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,7 @@ class Finding:
     fix: str
     help_uri: str
     suppressed: bool = False
+    suppression: Suppression | None = None  # the inline suppression that suppressed it
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.policy_id, self.address)

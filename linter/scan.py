@@ -6,11 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from mllint.baseline import Baseline
+from mllint.config import Rules
 from mllint.discover import Unit, discover
 from mllint.engine import evaluate
 from mllint.model import model_unit
 from mllint.policy import Policy, load_policies, matches_selector
 from mllint.records import Finding, LoadError, LoadResult
+from mllint.scope import Scope
+from mllint.suppress import Suppressor, with_diagnostics
 from mllint.workers import WorkerPool
 
 TERRAFORM_LOADER = "mllint.loaders.terraform:load_module"
@@ -28,6 +32,9 @@ class ScanOptions:
     policy_dirs: list[Path] = field(default_factory=list)
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    installed_packs: bool = True  # also load the packs of the `mllint.policies` entry point group
+    rules: Rules = field(default_factory=Rules)  # exclude, severity and per-path overrides of the config file
+    baseline: Baseline | None = None
 
 
 @dataclass
@@ -40,9 +47,15 @@ class ScanReport:
     modelled: list[tuple[str, str, str]]  # (file, address, kind) of every resource given facts
 
 
+def every_policy(options: ScanOptions) -> list[Policy]:
+    """Every policy the scan knows, and the suppression diagnostics (ML001, ML002)."""
+    return with_diagnostics(load_policies(options.policy_dirs, installed=options.installed_packs))
+
+
 def selected_policies(options: ScanOptions) -> list[Policy]:
     """The policies `--select` / `--ignore` leave enabled (select empty = all)."""
-    policies = load_policies(options.policy_dirs)
+    policies = every_policy(options)
+    options.rules.check(policies)
     if options.select:
         policies = [p for p in policies if any(matches_selector(p, s) for s in options.select)]
     return [p for p in policies if not any(matches_selector(p, s) for s in options.ignore)]
@@ -76,15 +89,20 @@ def _load(units: list[Unit], options: ScanOptions) -> Iterator[LoadResult]:
 
 def scan(options: ScanOptions) -> ScanReport:
     policies = selected_policies(options)
-    found = discover(options.paths, options.root)
+    suppressor = Suppressor(policies, lambda: every_policy(options))
+    found = discover(options.paths, options.root, exclude=options.rules.excluded)
+    scope = Scope.of(options.paths, options.root)
     errors = list(found.errors)
     findings: list[Finding] = []
     modelled: list[tuple[str, str, str]] = []
-    for result in _load(found.units, options):
+    for unit, result in zip(found.units, _load(found.units, options)):
         errors.extend(result.errors)
-        subjects = model_unit(result.resources)
+        subjects = scope.subjects(unit, model_unit(result.resources))
         modelled.extend((s.resource.file, s.resource.address, s.facts["kind"]) for s in subjects)
-        findings.extend(evaluate(subjects, policies))
+        narrowed = scope.files if scope.narrows(unit) else None
+        findings.extend(suppressor.apply(evaluate(subjects, policies), result, subjects, narrowed))
+    findings = options.rules.apply(findings, options.root, policies)
+    findings = options.baseline.apply(findings, options.root) if options.baseline else findings
     return ScanReport(
         findings=sorted(findings, key=Finding.sort_key),
         errors=sorted(set(errors)),

@@ -72,7 +72,7 @@ def test_findings_exit_1_and_json_validates(repo: Path):
         ("ML302", "aws_batch_job_definition.score", "score/main.tf", 2),
         ("ML101", "aws_ecs_task_definition.trainer", "train/main.tf", 2),
     ]
-    assert report["summary"] == {"error": 1, "warning": 1, "info": 0, "suppressed": 0, "files": 2, "errors": 0}
+    assert report["summary"] == {"error": 1, "warning": 1, "info": 0, "suppressed": 0, "baselined": 0, "files": 2, "errors": 0}
 
 
 def test_fail_on_error_ignores_warnings(repo: Path):

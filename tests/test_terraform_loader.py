@@ -236,3 +236,41 @@ def test_unreadable_files_are_errors(tmp_path):
     result = load_module(tmp_path / "huge", tmp_path)
     assert result.errors == [LoadError("huge/big.tf.json", 0, "file is larger than 20 MB; the module was not evaluated")]
     assert result.resources == []
+
+
+def test_references_inside_strings_and_derived_data_sources(tmp_path):
+    write(tmp_path, {
+        "main.tf": """\
+            data "aws_sagemaker_prebuilt_ecr_image" "xgboost" {
+              repository_name = "sagemaker-xgboost"
+              image_tag       = "1.7-1"
+            }
+            data "aws_caller_identity" "current" {}
+            resource "aws_batch_job_queue" "gpu" {
+              name = "gpu"
+            }
+            resource "aws_sagemaker_model" "m" {
+              primary_container {
+                image = data.aws_sagemaker_prebuilt_ecr_image.xgboost.registry_path
+              }
+            }
+            resource "aws_sfn_state_machine" "s" {
+              definition = jsonencode({ JobQueue = aws_batch_job_queue.gpu.arn, Retries = 3 })
+              role_arn   = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:role/x"
+            }
+        """,
+    })
+    resources = by_address(load_module(tmp_path, tmp_path))
+    model = resources["aws_sagemaker_model.m"]
+    assert model.props["primary_container"] == [{"image": "${registry}/sagemaker-xgboost:1.7-1"}]
+    machine = resources["aws_sfn_state_machine.s"]
+    assert json.loads(machine.props["definition"])["JobQueue"] == "${aws_batch_job_queue.gpu}"
+    assert "aws_batch_job_queue.gpu" in machine.refs
+    assert machine.props["role_arn"] is UNKNOWN
+
+
+def test_a_jsonencoded_reference_decodes_to_a_link():
+    from mllint.facts.access import decode_json
+
+    decoded = decode_json('{"JobQueue": "${aws_batch_job_queue.gpu}", "Role": "${data.aws_iam_role.r}", "Note": "a ${b}"}')
+    assert decoded == {"JobQueue": Link("aws_batch_job_queue.gpu"), "Role": UNKNOWN, "Note": "a ${b}"}

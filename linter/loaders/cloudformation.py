@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mllint.loaders.cfn_intrinsics import Resolver, intrinsic_name
+from mllint.loaders.cfn_suppressions import read_suppressions
 from mllint.loaders.cfn_yaml import TemplateError, key_line, parse_template
 from mllint.records import LoadError, LoadResult, Resource
 
@@ -25,7 +26,7 @@ def load_template(path: Path, root: Path) -> LoadResult:
         rel = path.as_posix()
     result = LoadResult(unit=rel)
     try:
-        template = _read_template(path)
+        template, text = _read_template(path)
     except TemplateError as exc:
         result.errors.append(LoadError(rel, exc.line, exc.message))
         return result
@@ -56,11 +57,12 @@ def load_template(path: Path, root: Path) -> LoadResult:
             refs=tuple(sorted(refs)),
             condition=body.get("Condition"),
         ))
+    result.resources, result.suppressions = read_suppressions(template, text, result.resources, rel)
     return result
 
 
-def _read_template(path: Path) -> dict:
-    """The parsed template, checked to have a `Resources` mapping; raises TemplateError."""
+def _read_template(path: Path) -> tuple[dict, str]:
+    """The parsed template, checked to have a `Resources` mapping, and its text; raises TemplateError."""
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -88,7 +90,7 @@ def _read_template(path: Path) -> dict:
     if not isinstance(template["Resources"], dict):
         line = key_line(template, "Resources")
         raise TemplateError(f"Resources must be a mapping, not {_kind(template['Resources'])}", line)
-    return template
+    return template, text
 
 
 def _resource_problem(logical_id: str, body: Any) -> str | None:

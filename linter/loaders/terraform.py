@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mllint.discover import local_module_calls
+from mllint.loaders.tf_suppressions import read_suppressions
 from mllint.records import UNKNOWN, LoadError, LoadResult, Link, Resource
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -28,6 +29,12 @@ _REFERENCE = re.compile(r'^(?P<type>[A-Za-z][\w-]*)\.(?P<name>[A-Za-z_][\w-]*)\.
 # A `${...}` left in a string by tfparse: an expression it could not evaluate (not `$${X}`,
 # which evaluates to a literal `${X}` such as a shell variable in user data).
 _TEMPLATE_EXPRESSION = re.compile(r"\$\{\s*((?:var|local|data|module|each|count|path|self|[a-z][a-z0-9]*_[a-z0-9_]+)\.[^}]*?)\s*\}")
+# Data source attributes that follow from the data source's own arguments, with no call to AWS
+# (the account and region parts stay placeholders): (data type, attribute) -> format string.
+DERIVED_DATA_ATTRIBUTES = {
+    ("aws_sagemaker_prebuilt_ecr_image", "registry_path"): "${{registry}}/{repository_name}:{image_tag}",
+}
+DERIVED_DATA_DEFAULTS = {"aws_sagemaker_prebuilt_ecr_image": {"image_tag": "1"}}  # the provider's default tag
 _NOT_RESOURCES = {"var", "local", "data", "module", "each", "count", "path", "self", "terraform"}
 # `main.tf:12,3-4: Summary; detail` (the range may span lines: `b.tf:2,10-3,1:`).
 _DIAGNOSTIC = re.compile(
@@ -75,7 +82,8 @@ def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) ->
     except tfparse.ParseError as exc:
         result.errors.append(_parse_error(str(exc), module_dir, root, unit))
         return result
-    result.resources = _Converter(data, module_dir, root, unit).resources()
+    resources = _Converter(data, module_dir, root, unit).resources()
+    result.resources, result.suppressions = read_suppressions(data, resources, module_dir, root)
     result.errors.extend(_local_module_errors(module_dir, root))
     return result
 
@@ -189,6 +197,7 @@ class _Converter:
         self.addresses = {b["id"]: b["__tfmeta"]["path"] for b in self.blocks if b["__tfmeta"].get("type") == "resource"}
         self.other_ids = {b.get("id") for b in self.blocks} - set(self.addresses)
         self.paths = {b["id"]: b["__tfmeta"].get("path", "?") for b in self.blocks if isinstance(b.get("id"), str)}
+        self.data_blocks = {b["__tfmeta"].get("path"): b for b in self.blocks if b["__tfmeta"].get("type") == "data"}
         self.known = set(self.addresses.values())
         # A data source that looks a resource up (an instance filtered on a cluster id) links
         # whoever reads it to that resource.
@@ -264,6 +273,19 @@ class _Converter:
             return Link(links.pop()) if len(links) == 1 and UNKNOWN not in targets else UNKNOWN
         return _EMBEDDED_ID.sub(self._embedded, value)
 
+    def _derived_data(self, data_type: str, rest: str) -> Any:
+        """`data.<type>.<name>.<attribute>` when DERIVED_DATA_ATTRIBUTES knows how to compute it."""
+        name, _, attribute = rest.partition(".")
+        template = DERIVED_DATA_ATTRIBUTES.get((data_type, attribute))
+        block = self.data_blocks.get(f"{self.prefix}data.{data_type}.{name}")
+        if template is None or block is None:
+            return UNKNOWN
+        arguments = {key: value for key, value in block.items() if isinstance(value, (str, int, float))}
+        try:
+            return template.format_map({**DERIVED_DATA_DEFAULTS.get(data_type, {}), **arguments})
+        except KeyError:
+            return UNKNOWN
+
     def _embedded(self, match: re.Match) -> str:
         """A block id inside a longer string (a reference inside `jsonencode` or a template) as
         `${address}`, which mllint.facts.access.decode_json reads back as a Link."""
@@ -273,8 +295,11 @@ class _Converter:
         return "${" + self.paths[block_id] + "}" if block_id in self.paths else block_id
 
     def _reference(self, expression: Any) -> Any:
-        """An unresolved reference: a Link when it names a resource of this module instance."""
+        """An unresolved reference: a Link when it names a resource of this module instance,
+        a value when it reads a data source attribute that follows from its arguments."""
         match = _REFERENCE.match(expression) if isinstance(expression, str) else None
+        if match is not None and match["type"] == "data":
+            return self._derived_data(match["name"], match["attr"] or "")
         if match is None or match["type"] in _NOT_RESOURCES:
             return UNKNOWN
         address = f"{self.prefix}{match['type']}.{match['name']}{match['key'] or ''}"

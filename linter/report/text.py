@@ -6,7 +6,7 @@ from itertools import groupby
 import click
 
 from mllint.records import Finding
-from mllint.report import SEVERITIES, counts
+from mllint.report import SEVERITIES, baselined, counts
 from mllint.scan import ScanReport
 
 COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
@@ -45,6 +45,8 @@ def summary_line(report: ScanReport) -> str:
     text += f" in {_plural(files, 'file')}"
     if tally["suppressed"]:
         text += f"; {tally['suppressed']} suppressed"
+    if tally["baselined"]:
+        text += f" ({tally['baselined']} by the baseline, not listed)"
     if report.errors:
         text += f"; {_plural(len(report.errors), 'error')} while loading"
     return text + "."
@@ -52,7 +54,7 @@ def summary_line(report: ScanReport) -> str:
 
 def render(report: ScanReport, colour: bool = False, verbose: bool = False) -> str:
     lines: list[str] = []
-    for file, group in groupby(report.findings, key=lambda f: f.file):
+    for file, group in groupby((f for f in report.findings if not baselined(f)), key=lambda f: f.file):
         lines.append(click.style(file, underline=True) if colour else file)
         for finding in group:
             lines.extend(_finding(finding, colour))

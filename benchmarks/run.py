@@ -52,6 +52,7 @@ SAMPLE_EVERY_S = 0.05  # process-tree memory sampling (about 1 ms of CPU per sam
 @dataclass
 class Run:
     wall: float  # seconds
+    cpu: float  # user + system seconds of the whole process tree (steadier than wall time on a busy machine)
     rss_kb: int | None  # peak RSS of the largest process in the tree (GNU time / getrusage)
     tree_kb: int | None  # peak of the summed RSS of the whole process tree, sampled
     code: int
@@ -94,6 +95,7 @@ def measure(cmd: list[str], stdout_path: Path | None = None, env: dict | None = 
         stdout = open(stdout_path or Path(tmp) / "stdout.txt", "w+b")
         stderr = open(Path(tmp) / "stderr.txt", "w+b")
         peak = [0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.Popen(full, stdout=stdout, stderr=stderr, env=env)
         sampling = os.path.isdir("/proc")
@@ -108,6 +110,8 @@ def measure(cmd: list[str], stdout_path: Path | None = None, env: dict | None = 
             sampler.start()
         code = proc.wait()
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         if sampling:
             sampler.join()
         out = ""
@@ -129,7 +133,7 @@ def measure(cmd: list[str], stdout_path: Path | None = None, env: dict | None = 
                     code = -int(line.rsplit(" ", 1)[1])
         else:
             rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over every child so far
-        return Run(wall, rss_kb, (peak[0] or None) if sampling else None, code, err, out)
+        return Run(wall, cpu, rss_kb, (peak[0] or None) if sampling else None, code, err, out)
 
 
 # --------------------------------------------------------------------------- the table
@@ -159,6 +163,7 @@ class Report:
 
     def add_run(self, label: str, run: Run) -> None:
         self.add(f"{label}: wall time", f"{run.wall:.2f}", "s")
+        self.add(f"{label}: CPU time (user + system)", f"{run.cpu:.2f}", "s")
         if run.rss_kb is not None:
             self.add(f"{label}: peak RSS, largest process", f"{run.rss_kb / 1024:.0f}", "MiB")
         if run.tree_kb is not None:
@@ -304,6 +309,7 @@ def bench_startup(report: Report, mllint: str, path: Path, label: str, goal: boo
         report.add(name, f"{median:.3f}", "s", f"< {GOAL_STARTUP_S} s", goal_result(median, GOAL_STARTUP_S))
     else:
         report.add(name, f"{median:.3f}", "s")
+    report.add(f"{label}: CPU time (median of {STARTUP_RUNS})", f"{statistics.median(r.cpu for r in runs):.3f}", "s")
     if runs[0].code not in (0, 1):
         said = (runs[0].stderr.strip() or runs[0].stdout.strip()).splitlines()
         report.notes.append(f"{label}: exit {runs[0].code}: {said[-1][-300:] if said else ''}")
@@ -356,6 +362,9 @@ def ratio_row(report: Report, name: str, mllint: Run, other: Run | None, goal: s
     if limit is not None:
         result = f"{goal_result(ratio, limit)}{' (indicative*)' if indicative else ''}: {result}"
     report.add(name, f"{ratio:.3f}", "ratio", goal, result)
+    if mllint.cpu > 0 and other.cpu > 0:
+        report.add(name.replace("wall time", "CPU time"), f"{mllint.cpu / other.cpu:.3f}", "ratio", "",
+                   f"mllint uses {other.cpu / mllint.cpu:.1f}x less CPU")
     if mllint.tree_kb and other.tree_kb:
         report.add(name.replace("wall time", "peak RSS of the tree"), f"{mllint.tree_kb / other.tree_kb:.3f}", "ratio")
 

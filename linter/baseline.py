@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
@@ -22,6 +23,9 @@ from jsonschema.exceptions import best_match
 from mllint.config import display
 from mllint.paths import schema_path
 from mllint.records import Finding, Suppression
+
+if TYPE_CHECKING:
+    from mllint.scan import ScanReport
 
 BASELINE_FILE = ".mllint-baseline.json"
 FORMAT_VERSION = 1
@@ -113,21 +117,21 @@ class Change:
         return "\n".join(lines)
 
 
-def current(path: Path, report, root: Path) -> set[Entry]:
+def _found(path: Path, report: ScanReport, root: Path) -> set[Entry]:
     """The entries for the unsuppressed findings of `report`."""
     empty = Baseline(path)
     return {empty.entry(f, root) for f in report.findings if not f.suppressed}
 
 
-def create(path: Path, report, root: Path) -> Change:
+def create(path: Path, report: ScanReport, root: Path) -> Change:
     """A baseline of every unsuppressed finding in `report`."""
-    entries = current(path, report, root)
+    entries = _found(path, report, root)
     return Change(Baseline(path, frozenset(entries)), tuple(sorted(entries)), (), ())
 
 
-def update(old: Baseline, report, root: Path, scanned: list[Path]) -> Change:
+def update(old: Baseline, report: ScanReport, root: Path, scanned: list[Path]) -> Change:
     """Merge `report` into `old`: keep what still matches or was not covered, add what is new."""
-    found = current(old.path, report, root)
+    found = _found(old.path, report, root)
     base = old.path.resolve().parent
     policies = {p.id for p in report.policies}
     covered_files = {(root / file).resolve() for file, _, _ in report.modelled}

@@ -142,7 +142,7 @@ def _run_scan(options):
 @_setting_options
 @_load_options
 @click.option("--color/--no-color", "colour", default=None, help="Colour the text output (default: when writing to a terminal and NO_COLOR is unset).")
-@click.option("-v", "--verbose", is_flag=True, help="Also list files skipped as neither Terraform nor CloudFormation.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list inline-suppressed findings (text format) and files skipped as neither Terraform nor CloudFormation.")
 def scan(paths, formats, output, output_dir, config, fail_on, select, ignore, policy_dirs, baseline, var_files, jobs, timeout, colour, verbose) -> None:
     """Scan Terraform modules and CloudFormation templates under PATHS (default: .).
 
@@ -309,7 +309,11 @@ def new_policy(policy_id: str, name: str, directory: Path, severity: str, title:
 
 @main.group("baseline")
 def baseline_group() -> None:
-    """Accept the current findings, so that `scan --baseline` reports only new ones."""
+    """Create or update the baseline of accepted findings.
+
+    With a baseline, `scan --baseline FILE` (or the config's `baseline`)
+    reports only findings that are not in it.
+    """
 
 
 @baseline_group.command("create")
@@ -362,7 +366,7 @@ def _write_baseline(action: str, paths, var_files, jobs, timeout, setting_args: 
 
 @main.group("config")
 def config_group() -> None:
-    """Inspect the configuration (.mllint.yaml or [tool.mllint] in pyproject.toml)."""
+    """Show the configuration (.mllint.yaml or [tool.mllint] in pyproject.toml)."""
 
 
 @config_group.command("show")
@@ -377,11 +381,13 @@ def config_show(paths, output_format, **setting_args) -> None:
     """
     from mllint import config_show as view
     from mllint.config import ConfigError
-    from mllint.policy import PolicyError, load_policies
+    from mllint.policy import PolicyError
+    from mllint.scan import every_policy
 
-    settings = _settings(list(paths) or [Path(".")], **setting_args)
+    targets = list(paths) or [Path(".")]
+    settings = _settings(targets, **setting_args)
     try:
-        settings.rules.check(load_policies(list(settings.policy_dirs)))
+        settings.rules.check(every_policy(_scan_options(targets, settings, (), None, 30.0)))
     except (PolicyError, ConfigError) as exc:
         _fail(exc)
     click.echo(view.as_json(settings) if output_format == "json" else view.as_text(settings), nl=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -116,14 +116,13 @@ def _specificity(policy: Policy, selector: str) -> int:
 class Settings:
     """The effective settings of one run, and where each came from (for `mllint config show`)."""
 
-    file: Path | None
     select: tuple[str, ...]
     ignore: tuple[str, ...]
     fail_on: str
     policy_dirs: tuple[Path, ...]
     baseline: Path | None
     rules: Rules
-    origins: tuple[tuple[str, Any, str], ...] = field(default=())  # (key, value, origin)
+    origins: tuple[tuple[str, Any, str], ...] = ()  # (key, value, origin)
 
 
 def display(path: Path) -> str:
@@ -276,7 +275,6 @@ def resolve(
         source=source,
     )
     return Settings(
-        file=file,
         select=tuple(chosen_select),
         ignore=tuple(chosen_ignore),
         fail_on=chosen_fail_on,

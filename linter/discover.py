@@ -67,7 +67,7 @@ def discover(paths: list[Path], root: Path, exclude: Callable[[Path], bool] = la
     `exclude(absolute path)` true leaves a file or directory out, even one named in `paths`.
     """
     found = Discovery()
-    tf_dirs: dict[Path, int] = {}
+    tf_dirs: dict[Path, set[Path]] = {}  # module directory -> its Terraform files seen
     cfn_files: set[Path] = set()
     for given in paths:
         path = given.resolve() if given.exists() else given
@@ -84,11 +84,11 @@ def discover(paths: list[Path], root: Path, exclude: Callable[[Path], bool] = la
             for name in sorted(n for n in filenames if not exclude(Path(dirpath) / n)):
                 _classify_file(Path(dirpath) / name, root, tf_dirs, cfn_files, found, explicit=False)
     found.units = sorted(
-        [Unit("terraform", d, _rel(d, root), tf_dirs[d]) for d in root_modules(set(tf_dirs))]
+        [Unit("terraform", d, _rel(d, root), len(tf_dirs[d])) for d in root_modules(set(tf_dirs))]
         + [Unit("cloudformation", f, _rel(f, root)) for f in cfn_files],
         key=lambda u: (u.rel, u.kind),
     )
-    found.skipped.sort()
+    found.skipped = sorted(set(found.skipped))
     return found
 
 
@@ -131,7 +131,7 @@ def root_modules(tf_dirs: set[Path]) -> set[Path]:
 def _classify_file(path: Path, root: Path, tf_dirs: dict, cfn_files: set, found: Discovery, explicit: bool) -> None:
     name = path.name
     if _is_tf_file(name):
-        tf_dirs[path.parent] = tf_dirs.get(path.parent, 0) + 1
+        tf_dirs.setdefault(path.parent, set()).add(path)
         return
     if path.suffix.lower() not in CFN_SUFFIXES and not explicit:
         return

@@ -117,12 +117,13 @@ def _run_case(directory: Path, policy: Policy, case: str, expected: dict, timeou
                           select=[policy.id], installed_packs=False)
     report = scan(options)
     problems = [f"load error: {error}" for error in report.errors]
-    failed = sorted({f.address for f in report.findings if f.policy_id == policy.id})
+    failed = sorted({f.address for f in report.findings if f.policy_id == policy.id and not f.suppressed})
     want_fail, want_pass = set(expected.get("fail", [])), expected.get("pass", [])
     modelled = {address for _, address, _ in report.modelled}
     problems += [f"expected to fail, passed: {a}" for a in sorted(want_fail - set(failed))]
     problems += [f"failed, not listed in fail: {a}" for a in failed if a not in want_fail]
     problems += [f"listed in pass, not a resource of this case: {a}" for a in want_pass if a not in modelled]
+    problems += [f"listed in both fail and pass: {a}" for a in want_pass if a in want_fail]
     if not report.units:
         problems.append("no Terraform module or CloudFormation template found")
     return Result(policy.id, case, tuple(problems))

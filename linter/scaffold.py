@@ -116,9 +116,10 @@ __CFN_PASSES__```
 
 ## How to suppress
 
-`mllint scan --ignore __ID__` (or `--ignore __NAME__`) turns the policy off for a
-scan; an inline suppression with a reason exempts one resource (see the mllint
-README).
+- `mllint scan --ignore __ID__` (or `--ignore __NAME__`) turns the policy off for a scan.
+- One resource, with a reason: `# mllint: ignore[__ID__] -- reason` inside its Terraform
+  block, or `Metadata: {mllint: {ignore: [{id: __ID__, reason: "..."}]}}` on the
+  CloudFormation resource (docs/suppressions.md in the mllint repository).
 
 ## References
 

@@ -95,7 +95,7 @@ class Suppressor:
         judged = _judged(result, {s.resource.address for s in evaluated})
         for suppression in result.suppressions:
             if files is None or suppression.file in files:
-                applied.extend(self._report(suppression, used, judged.get(suppression, "")))
+                applied.extend(self._report(suppression, used, judged[suppression]))
         return applied
 
     def _applicable(self, suppression: Suppression) -> Iterator[tuple[str, Policy]]:
@@ -106,14 +106,14 @@ class Suppressor:
             if policy is not None and policy.ignorable:
                 yield token, policy
 
-    def _report(self, suppression: Suppression, used: set, unused_because: str) -> Iterator[Finding]:
+    def _report(self, suppression: Suppression, used: set, unused_because: str | None) -> Iterator[Finding]:
         for diagnostic, message in self._problems(suppression, used, unused_because):
             finding = _finding(diagnostic, suppression, message)
             if diagnostic.id in self.diagnostics and finding not in self.reported:
                 self.reported.add(finding)
                 yield finding
 
-    def _problems(self, suppression: Suppression, used: set, unused_because: str) -> Iterator[tuple[Policy, str]]:
+    def _problems(self, suppression: Suppression, used: set, unused_because: str | None) -> Iterator[tuple[Policy, str]]:
         if suppression.problem:
             yield INVALID, suppression.problem
             return

@@ -313,3 +313,13 @@ def test_policy_dirs_are_relative_to_the_config_file(repo: Path):
 )
 def test_globs(glob: str, path: str, expected: bool):
     assert matches(glob, path) is expected
+
+
+def test_the_readme_example_config_is_valid(repo: Path):
+    readme = (REPO / "README.md").read_text()
+    example = readme.split("## Configuration", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    write(repo / ".mllint.yaml", example)
+    (repo / "policies" / "acme").mkdir(parents=True)
+    settings = show(repo)["settings"]
+    assert settings["overrides"][0]["value"] == [{"paths": ["services/legacy/**"], "ignore": ["ML302"], "severity": {"ML301": "info"}}]
+    assert {key: rows[0]["from"] for key, rows in settings.items()} == dict.fromkeys(settings, ".mllint.yaml")

@@ -140,6 +140,18 @@ def test_unexpected_failure_missing_case_doc_and_fixtures(pack: Path):
     assert lines[-1] == f"{pack}: 3 passed, 5 failed"
 
 
+def test_a_suppressed_finding_is_not_a_failure(pack: Path):
+    case = pack / "fixtures" / ID / "terraform" / "suppressed"
+    case.mkdir()
+    source = (pack / "fixtures" / ID / "terraform" / "fails" / "main.tf").read_text()
+    (case / "main.tf").write_text(source.replace("  timeout ", f"  # mllint: ignore[{ID}] -- a nightly export, moving to Batch\n  timeout "))
+    expected = pack / "fixtures" / ID / "expected.yaml"
+    expected.write_text(expected.read_text() + "terraform/suppressed:\n  fail: []\n  pass: [aws_lambda_function.report_builder]\n")
+    result = invoke("test", str(pack))
+    assert result.exit_code == 0, result.output
+    assert f"PASS  {ID}  terraform/suppressed" in result.output.splitlines()
+
+
 @pytest.mark.parametrize("breakage, message", [
     (lambda p: (p / POLICY_FILE).write_text((p / POLICY_FILE).read_text().replace("severity: warning", "severity: fatal")),
      "{pack}/" + POLICY_FILE + ": field severity: 'fatal' is not one of"),

@@ -7,6 +7,7 @@ verdicts, unknown values included, are mllint's.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -19,23 +20,34 @@ from checkov.common.checks.base_check import BaseCheck
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.registry import resource_registry
 
-from mllint.checkov_bridge.verdicts import SEVERITIES, Target, Verdicts, checkov_id, resource_types
+from mllint.checkov_bridge.verdicts import FAILED, SEVERITIES, Answer, Target, Verdicts, checkov_id, log, resource_types
 from mllint.policy import Policy
 
 CATEGORY = getattr(CheckCategories, "AI_AND_ML", CheckCategories.CONVENTION)
+ERROR_ID = "CKV_MLLINT_ERROR"
 VERDICTS = Verdicts()
+
+
+def _var_files() -> tuple[Path, ...]:
+    """The `--var-file`s on checkov's command line (a check is not given checkov's options)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--var-file", action="append", default=[])
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    return tuple(Path(f).resolve() for f in known.var_file)
 
 
 def _targets() -> list[tuple[Target, Path]]:
     """What this checkov run scans (its `-d` directories, its `-f` files), each with the base
     directory that checkov makes file names relative to."""
     found = []
+    var_files = _var_files()
     for directory in bc_integration.scan_dir or []:
         root = Path(directory).resolve()
-        found.append((Target((root,), root), Path(os.path.abspath(directory))))
+        found.append((Target((root,), root, var_files), Path(os.path.abspath(directory))))
     files = [os.path.abspath(f) for f in bc_integration.scan_file or []]
     if files:
-        target = Target(tuple(Path(f).resolve() for f in files), Path(os.path.commonpath([os.path.dirname(f) for f in files])))
+        common = Path(os.path.commonpath([os.path.dirname(f) for f in files]))
+        target = Target(tuple(Path(f).resolve() for f in files), common, var_files)
         # Terraform names files relative to their common prefix, CloudFormation relative to the working directory.
         found.append((target, Path(os.path.dirname(os.path.commonprefix(files)))))
         found.append((target, Path.cwd()))
@@ -54,21 +66,15 @@ def locate(scanned_file: str) -> tuple[Target, Path]:
     return Target((file,), file.parent), file
 
 
-class MllintCheck(BaseCheck):
-    """One mllint policy for one framework's resource types."""
+class BridgeCheck(BaseCheck):
+    """A check registered for some Terraform or CloudFormation resource types, answered by `answer`."""
 
-    def __init__(self, policy: Policy, framework: str, types: list[str], registry) -> None:
-        super().__init__(
-            name=policy.title,
-            id=checkov_id(policy.id),
-            categories=[CATEGORY],
-            supported_entities=types,
-            block_type="resource",
-            guideline=policy.help_uri,
-        )
-        self.policy_id = policy.id
+    def __init__(self, check_id: str, name: str, severity: str, guideline: str | None, framework: str,
+                 types: list[str], registry) -> None:
+        super().__init__(name=name, id=check_id, categories=[CATEGORY], supported_entities=types,
+                         block_type="resource", guideline=guideline)
         self.framework = framework
-        self.severity = Severities[SEVERITIES[policy.severity]]
+        self.severity = Severities[severity]
         registry.register(self)
 
     def run(self, scanned_file: str, entity_configuration: dict[str, Any], entity_name: str, entity_type: str,
@@ -79,30 +85,62 @@ class MllintCheck(BaseCheck):
             address = entity_configuration.get("__address__") or f"{entity_type}.{entity_name}"
         else:
             address = entity_name
-        target, file = locate(scanned_file)
-        answer = VERDICTS.answer(target, file, address, self.policy_id)
+        answer = self.answer(scanned_file, address)
         self.details = list(answer.details)
         result: dict[str, Any] = {"result": CheckResult[answer.result], "evaluated_keys": []}
         if answer.reason:
             result["suppress_comment"] = answer.reason
         return result
 
+    def answer(self, scanned_file: str, address: str) -> Answer:
+        raise NotImplementedError
+
     def scan_entity_conf(self, conf: dict[str, Any], entity_type: str) -> CheckResult:
         """Not used: `run` answers from mllint's scan, which sees the links and the calling module."""
         raise NotImplementedError
 
 
+class PolicyCheck(BridgeCheck):
+    """One mllint policy (CKV_MLLINT_101 for ML101), for one framework."""
+
+    def __init__(self, policy: Policy, framework: str, types: list[str], registry) -> None:
+        super().__init__(checkov_id(policy.id), policy.title, SEVERITIES[policy.severity], policy.help_uri,
+                         framework, types, registry)
+        self.policy_id = policy.id
+
+    def answer(self, scanned_file: str, address: str) -> Answer:
+        target, file = locate(scanned_file)
+        return VERDICTS.answer(target, file, address, self.policy_id)
+
+
+class ErrorCheck(BridgeCheck):
+    """Fails every resource mllint would judge, when mllint's policies or configuration cannot be
+    loaded: a broken configuration must fail the checkov run, not silently drop mllint's checks."""
+
+    def __init__(self, error: str, framework: str, types: list[str], registry) -> None:
+        super().__init__(ERROR_ID, "mllint could not load its policies or configuration", "HIGH", None,
+                         framework, types, registry)
+        self.error = error
+
+    def answer(self, scanned_file: str, address: str) -> Answer:
+        return Answer(FAILED, (f"mllint: error: {self.error}",))
+
+
 def register() -> None:
-    """Register a check per policy and framework; a bad policy or config stops checkov (exit 2)."""
+    """Register a check per policy and framework with checkov's resource registries."""
     from mllint.config import ConfigError
+    from mllint.model import KINDS
     from mllint.policy import PolicyError
 
     try:
         policies = VERDICTS.policies([target for target, _ in _targets()])
     except (PolicyError, ConfigError) as exc:
-        sys.stderr.write(f"mllint: error: {exc}\n")
-        raise SystemExit(2) from None
+        log.error("mllint: error: %s", exc)
+        types = sorted(KINDS)
+        ErrorCheck(str(exc), "terraform", [t for t in types if not t.startswith("AWS::")], resource_registry)
+        ErrorCheck(str(exc), "cloudformation", [t for t in types if t.startswith("AWS::")], cfn_registry)
+        return
     for policy in policies:
         terraform, cloudformation = resource_types(policy)
-        MllintCheck(policy, "terraform", terraform, resource_registry)
-        MllintCheck(policy, "cloudformation", cloudformation, cfn_registry)
+        PolicyCheck(policy, "terraform", terraform, resource_registry)
+        PolicyCheck(policy, "cloudformation", cloudformation, cfn_registry)

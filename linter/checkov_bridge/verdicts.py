@@ -41,10 +41,11 @@ def resource_types(policy: Policy) -> tuple[list[str], list[str]]:
 
 @dataclass(frozen=True)
 class Target:
-    """What a checkov run scans: a `-d` directory, or its `-f` files."""
+    """What a checkov run scans: a `-d` directory, or its `-f` files; and its `--var-file`s."""
 
     paths: tuple[Path, ...]  # absolute
     root: Path
+    var_files: tuple[Path, ...] = ()
 
     def holds(self, path: Path) -> bool:
         return any(path == p or p in path.parents for p in self.paths)
@@ -65,6 +66,7 @@ def options_for(target: Target) -> ScanOptions:
     return ScanOptions(
         paths=list(target.paths),
         root=target.root,
+        var_files=list(target.var_files),
         policy_dirs=list(settings.policy_dirs),
         select=list(settings.select),
         ignore=list(settings.ignore),
@@ -74,6 +76,14 @@ def options_for(target: Target) -> ScanOptions:
 
 def _details(finding: Finding) -> tuple[str, ...]:
     return (finding.message, *(f"evidence: {item}" for item in finding.evidence), f"fix: {finding.fix}")
+
+
+def _suppressed_because(finding: Finding) -> str:
+    suppression = finding.suppression
+    if suppression is None:
+        return "suppressed by mllint"
+    where = f"{suppression.file}:{suppression.line}" if suppression.line else suppression.file
+    return f"mllint {suppression.source} at {where}: {suppression.reason}" if suppression.reason else f"mllint {suppression.source} at {where}"
 
 
 class _Scanned:
@@ -96,14 +106,16 @@ class Verdicts:
         self._scans: dict[Target, _Scanned] = {}
 
     def policies(self, targets: list[Target]) -> list[Policy]:
-        """The policies `mllint scan` would run on these targets (all, when none is known)."""
+        """The policies `mllint scan` would run on these targets (all, when none is known) that judge
+        resources (not the suppression diagnostics, which judge mllint's own comments)."""
         from mllint.policy import load_policies
         from mllint.scan import selected_policies
 
-        if not targets:
-            return load_policies()
-        found = {p.id: p for target in targets for p in selected_policies(options_for(target))}
-        return [found[key] for key in sorted(found)]
+        if targets:
+            found = {p.id: p for target in targets for p in selected_policies(options_for(target))}
+        else:
+            found = {p.id: p for p in load_policies()}
+        return [found[key] for key in sorted(found) if found[key].kinds]
 
     def answer(self, target: Target, file: Path, address: str, policy_id: str) -> Answer:
         """mllint's verdict on `policy_id` for the resource at `address` in `file` (absolute)."""
@@ -118,7 +130,7 @@ class Verdicts:
         if live:
             return Answer(FAILED, _details(live[0]))
         if findings:
-            return Answer(SKIPPED, _details(findings[0]), reason=f"suppressed in mllint ({findings[0].policy_id})")
+            return Answer(SKIPPED, _details(findings[0]), reason=_suppressed_because(findings[0]))
         return Answer(PASSED)
 
     def _scan(self, target: Target) -> _Scanned:

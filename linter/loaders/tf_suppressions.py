@@ -70,7 +70,7 @@ def _blocks(data: dict, module_dir: Path, root: Path) -> list[_Block]:
     for key, items in data.items():
         for item in items:
             meta = item.get("__tfmeta") if isinstance(item, dict) else None
-            if not meta or not meta.get("filename") or "line_start" not in meta:
+            if not meta or not meta.get("filename") or not meta.get("path") or "line_start" not in meta:
                 continue
             kind = "module" if key == "module" else "resource" if meta.get("type") == "resource" else None
             if kind:

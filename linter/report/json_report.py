@@ -4,8 +4,15 @@ from __future__ import annotations
 import json
 
 from mllint import __version__
+from mllint.records import Suppression
 from mllint.report import counts
 from mllint.scan import ScanReport
+
+
+def _suppression(by: Suppression | None) -> dict | None:
+    if by is None:
+        return None
+    return {"source": by.source, "scope": by.scope, "reason": by.reason, "file": by.file, "line": by.line}
 
 
 def render(report: ScanReport) -> str:
@@ -28,6 +35,7 @@ def render(report: ScanReport) -> str:
                 "fix": f.fix,
                 "help_uri": f.help_uri,
                 "suppressed": f.suppressed,
+                "suppression": _suppression(f.suppression),
             }
             for f in report.findings
         ],

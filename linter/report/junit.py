@@ -4,7 +4,19 @@ from __future__ import annotations
 from collections import defaultdict
 from xml.etree import ElementTree as ET
 
+from mllint.records import Finding
 from mllint.scan import ScanReport
+
+
+def _outcome(case: ET.Element, f: Finding) -> bool:
+    """Add the finding to its test case: skipped when suppressed, else a failure (True)."""
+    if f.suppressed:
+        reason = f" ({f.suppression.reason})" if f.suppression else ""
+        ET.SubElement(case, "skipped", message=f"suppressed{reason}: {f.message}")
+        return False
+    failure = ET.SubElement(case, "failure", message=f.message, type=f.severity)
+    failure.text = "\n".join([f"{f.file}:{f.line}", *(f"evidence: {e}" for e in f.evidence), f"fix: {f.fix}", f"docs: {f.help_uri}"])
+    return True
 
 
 def render(report: ScanReport) -> str:
@@ -17,6 +29,8 @@ def render(report: ScanReport) -> str:
         by_file[file].append((address, kind))
     for e in report.errors:
         by_file.setdefault(e.file, [])
+    for f in report.findings:
+        by_file.setdefault(f.file, [])
     for file in sorted(by_file):
         suite = ET.SubElement(suites, "testsuite", name=file)
         tests = failures = errors = skipped = 0
@@ -31,14 +45,19 @@ def render(report: ScanReport) -> str:
                     continue
                 case = ET.SubElement(suite, "testcase", classname=file, name=f"{policy.id} {policy.name} {address}")
                 tests += 1
-                for f in findings.get((file, address, policy.id), []):
-                    if f.suppressed:
-                        ET.SubElement(case, "skipped", message=f"suppressed: {f.message}")
-                        skipped += 1
-                    else:
-                        failure = ET.SubElement(case, "failure", message=f.message, type=f.severity)
-                        failure.text = "\n".join([f"{f.file}:{f.line}", *(f"evidence: {e}" for e in f.evidence), f"fix: {f.fix}", f"docs: {f.help_uri}"])
+                for f in findings.pop((file, address, policy.id), []):
+                    if _outcome(case, f):
                         failures += 1
+                    else:
+                        skipped += 1
+        for key in sorted(k for k in findings if k[0] == file):  # on no modelled resource: suppression diagnostics
+            for f in findings[key]:
+                case = ET.SubElement(suite, "testcase", classname=file, name=f"{f.policy_id} {f.policy_name} {f.address}")
+                tests += 1
+                if _outcome(case, f):
+                    failures += 1
+                else:
+                    skipped += 1
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("errors", str(errors))

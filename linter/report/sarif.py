@@ -5,6 +5,7 @@ import hashlib
 import json
 
 from mllint import __version__
+from mllint.records import Suppression
 from mllint.scan import ScanReport
 
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -15,6 +16,17 @@ INFORMATION_URI = "https://github.com/mllint/mllint"
 def fingerprint(policy_id: str, file: str, address: str) -> str:
     """Stable across edits elsewhere in the file: no line numbers."""
     return hashlib.sha256(f"{policy_id}|{file}|{address}".encode()).hexdigest()[:32]
+
+
+def _suppression(by: Suppression | None) -> dict:
+    """A SARIF suppression: in the source (comment, Metadata, tag) or external (the baseline)."""
+    if by is None:
+        return {"kind": "inSource"}
+    suppression = {"kind": "external" if by.source == "baseline" else "inSource", "justification": by.reason}
+    if by.line:
+        where = {"artifactLocation": {"uri": by.file, "uriBaseId": "%SRCROOT%"}, "region": {"startLine": by.line}}
+        suppression["location"] = {"physicalLocation": where}
+    return suppression
 
 
 def render(report: ScanReport) -> str:
@@ -52,7 +64,7 @@ def render(report: ScanReport) -> str:
         if f.policy_id in index:
             result["ruleIndex"] = index[f.policy_id]
         if f.suppressed:
-            result["suppressions"] = [{"kind": "inSource"}]
+            result["suppressions"] = [_suppression(f.suppression)]
         results.append(result)
     notifications = [
         {

@@ -31,6 +31,9 @@ def _finding(finding: Finding, colour: bool) -> list[str]:
         lines.append(f"           evidence: {item}")
     lines.append(f"           fix: {finding.fix}")
     lines.append(f"           docs: {finding.help_uri}")
+    if finding.suppression is not None:
+        by = finding.suppression
+        lines.append(f"           suppressed by {by.source} at {by.file}:{by.line}: {by.reason}")
     return lines
 
 
@@ -54,7 +57,8 @@ def summary_line(report: ScanReport) -> str:
 
 def render(report: ScanReport, colour: bool = False, verbose: bool = False) -> str:
     lines: list[str] = []
-    for file, group in groupby((f for f in report.findings if not baselined(f)), key=lambda f: f.file):
+    listed = (f for f in report.findings if not baselined(f) and (verbose or not f.suppressed))  # --verbose: inline-suppressed too
+    for file, group in groupby(listed, key=lambda f: f.file):
         lines.append(click.style(file, underline=True) if colour else file)
         for finding in group:
             lines.extend(_finding(finding, colour))

@@ -57,6 +57,11 @@ def _rel(path: Path, root: Path) -> str:
     return rel.as_posix() or "."
 
 
+def _is_virtualenv(directory: Path) -> bool:
+    """A Python virtualenv (any name): installed packages are not the user's infrastructure."""
+    return (directory / "pyvenv.cfg").is_file()
+
+
 def _is_tf_file(name: str) -> bool:
     return name.endswith(TF_SUFFIXES)
 
@@ -80,7 +85,10 @@ def discover(paths: list[Path], root: Path, exclude: Callable[[Path], bool] = la
             _classify_file(path, root, tf_dirs, cfn_files, found, explicit=True)
             continue
         for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not exclude(Path(dirpath) / d))
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if d not in SKIP_DIRS and not _is_virtualenv(Path(dirpath) / d) and not exclude(Path(dirpath) / d)
+            )
             for name in sorted(n for n in filenames if not exclude(Path(dirpath) / n)):
                 _classify_file(Path(dirpath) / name, root, tf_dirs, cfn_files, found, explicit=False)
     found.units = sorted(

@@ -220,3 +220,14 @@ def test_readme_lists_every_policy():
     readme = (REPO / "README.md").read_text()
     for policy in load_policies():
         assert f"| {policy.name} | {policy.severity} |" in readme, f"README does not list {policy.code}"
+
+
+def test_virtualenvs_are_not_scanned(tmp_path: Path):
+    env = tmp_path / "any-name-venv"
+    (env / "lib").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (env / "lib" / "main.tf").write_text(FARGATE_GPU_TF)
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(NO_RETRY_TF)
+    result = invoke("scan", "--format", "json", "--jobs", "1", ".", cwd=tmp_path)
+    assert [f["file"] for f in json.loads(result.stdout)["findings"]] == ["infra/main.tf"]

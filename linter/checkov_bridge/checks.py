@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,30 +29,35 @@ ERROR_ID = "CKV_MLLINT_ERROR"
 VERDICTS = Verdicts()
 
 
-def _var_files() -> tuple[Path, ...]:
+def _targets() -> tuple[tuple[Target, Path], ...]:
+    """What this checkov run scans (its `-d` directories, its `-f` files), each with the base
+    directory that checkov makes file names relative to."""
+    return _targets_of(tuple(bc_integration.scan_dir or ()), tuple(bc_integration.scan_file or ()), tuple(sys.argv[1:]))
+
+
+def _var_files(argv: tuple[str, ...]) -> tuple[Path, ...]:
     """The `--var-file`s on checkov's command line (a check is not given checkov's options)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--var-file", action="append", default=[])
-    known, _ = parser.parse_known_args(sys.argv[1:])
+    known, _ = parser.parse_known_args(list(argv))
     return tuple(Path(f).resolve() for f in known.var_file)
 
 
-def _targets() -> list[tuple[Target, Path]]:
-    """What this checkov run scans (its `-d` directories, its `-f` files), each with the base
-    directory that checkov makes file names relative to."""
+@lru_cache(maxsize=8)
+def _targets_of(directories: tuple[str, ...], given_files: tuple[str, ...], argv: tuple[str, ...]) -> tuple[tuple[Target, Path], ...]:
     found = []
-    var_files = _var_files()
-    for directory in bc_integration.scan_dir or []:
+    var_files = _var_files(argv)
+    for directory in directories:
         root = Path(directory).resolve()
         found.append((Target((root,), root, var_files), Path(os.path.abspath(directory))))
-    files = [os.path.abspath(f) for f in bc_integration.scan_file or []]
+    files = [os.path.abspath(f) for f in given_files]
     if files:
         common = Path(os.path.commonpath([os.path.dirname(f) for f in files]))
         target = Target(tuple(Path(f).resolve() for f in files), common, var_files)
         # Terraform names files relative to their common prefix, CloudFormation relative to the working directory.
         found.append((target, Path(os.path.dirname(os.path.commonprefix(files)))))
         found.append((target, Path.cwd()))
-    return found
+    return tuple(found)
 
 
 def locate(scanned_file: str) -> tuple[Target, Path]:
@@ -133,7 +139,7 @@ def register() -> None:
     from mllint.policy import PolicyError
 
     try:
-        policies = VERDICTS.policies([target for target, _ in _targets()])
+        policies = VERDICTS.policies(list(dict.fromkeys(target for target, _ in _targets())))
     except (PolicyError, ConfigError) as exc:
         log.error("mllint: error: %s", exc)
         types = sorted(KINDS)

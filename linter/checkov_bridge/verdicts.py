@@ -122,9 +122,8 @@ class Verdicts:
         scanned = self._scan(target)
         if policy_id not in scanned.policies:
             return Answer(UNKNOWN, (f"{policy_id} is not selected by mllint's configuration",))
-        if (str(file), address) not in scanned.modelled:
-            why = "it was excluded, or its file could not be loaded" if scanned.errors else "it was excluded"
-            return Answer(UNKNOWN, (f"mllint did not judge {address}: {why}",))
+        if (str(file), address) not in scanned.modelled:  # a skipped or excluded directory, or a load error
+            return Answer(UNKNOWN, (f"mllint did not judge {address} in {file}",))
         findings = scanned.findings.get((str(file), address, policy_id), [])
         live = [f for f in findings if not f.suppressed]
         if live:

@@ -697,9 +697,12 @@ def to_yaml(template: dict) -> str:
 
 
 def generate(out: Path, modules: int, templates: int, seed: int = 1) -> dict:
-    """Write the corpus into `out` (emptied first) and return its manifest."""
-    if out.exists():
-        shutil.rmtree(out)
+    """Write the corpus into `out` and return its manifest. A corpus already there is
+    replaced; nothing else in `out` is touched."""
+    (out / MANIFEST).unlink(missing_ok=True)  # written last: a half-made corpus has none
+    for old in (out / "terraform", out / "cloudformation"):
+        if old.exists():
+            shutil.rmtree(old)
     files = size = 0
     for i in range(modules):
         directory = out / "terraform" / f"mod-{i:05d}"
@@ -730,7 +733,7 @@ def read_manifest(out: Path) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="The output directory is emptied first.")
+                                     epilog="An earlier corpus in the directory (its terraform/ and cloudformation/) is replaced.")
     parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT, help=f"output directory (default: {DEFAULT_OUT})")
     parser.add_argument("--modules", type=int, default=200, metavar="N", help="Terraform root modules at scale 1 (default: 200)")
     parser.add_argument("--templates", type=int, default=200, metavar="M", help="CloudFormation templates at scale 1 (default: 200)")

@@ -76,7 +76,7 @@ def _candidates(signals: Signals, where: str) -> list[str]:
     if where == "tags":
         return [f"{k}={v}" for k, v in signals.tags.items()]
     if where == "name":
-        return signals.names
+        return [_words(name) for name in signals.names]
     if where == "image":
         return signals.images
     if where == "command":
@@ -94,6 +94,14 @@ def _candidates(signals: Signals, where: str) -> list[str]:
     if where == "trigger":
         return sorted({t.kind for t in signals.triggers})
     raise ValueError(f"unknown evidence source {where!r}")
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _words(name: str) -> str:
+    """`TrainModelFunction` as `Train-Model-Function`, so CloudFormation logical ids read like names."""
+    return _CAMEL.sub("-", name)
 
 
 def _matches(items: tuple[Item, ...], signals: Signals) -> list[tuple[Item, str]]:

@@ -71,3 +71,10 @@ def test_gpu_tag_overrides_evidence():
     s = signals(env={"CUDA_VISIBLE_DEVICES": "0"}, tags={"mllint:gpu": "false"})
     assert classify(s)["gpu_intent"] is False
     assert classify(signals(tags={"mllint:gpu": "true"}))["gpu_evidence"] == ["tag mllint:gpu=true"]
+
+
+def test_cloudformation_logical_ids_read_as_words():
+    s = signals(names=["RetrainModelFunction"], commands=["app.fit_handler"])
+    facts = classify(s)
+    assert facts["role"] == "training"
+    assert "name says training: Retrain-Model-Function" in facts["role_evidence"]

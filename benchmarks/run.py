@@ -7,11 +7,17 @@ then measures, on the same files, wall time and peak memory of:
   mllint scan CORPUS --format json      at 1x and 10x (100x with --full), --jobs N and --jobs 1
   mllint scan ONE_FILE                  start-up, median of 5 runs
   checkov -d CORPUS (1x)                its built-in Terraform and CloudFormation checks
+  checkov -d CORPUS (1x) --external-checks-dir "$(mllint checkov-dir)" --check 'CKV_MLLINT_*'
+                                        mllint's own policies inside checkov (the goal's test),
+                                        and whether it fails exactly what mllint finds
   cfn-lint TEMPLATES (1x)               against mllint on the templates alone
 
 checkov and cfn-lint are not mllint dependencies: unless given with --checkov /
 --cfn-lint, or found in benchmarks/.venv-tools/ or on PATH, they are installed into
-benchmarks/.venv-tools/ with pip. A tool that cannot be had is reported "not available".
+benchmarks/.venv-tools/ with pip. For the bridge, this checkout of mllint is installed
+there too (`pip install -e`), so checkov runs the same policies and code as `mllint scan`;
+another checkov's environment must already import this checkout.
+A tool that cannot be had is reported "not available".
 It is a report, not a test: the exit status is 0 even when a goal is missed.
 """
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -261,6 +268,66 @@ def install_tools() -> bool:
         return False
 
 
+def tool_env() -> dict[str, str]:
+    """This environment less what would make a tool's Python import other code than its own."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+
+def tool_python(tool: str) -> str | None:
+    """The Python that runs the console script `tool`: its virtualenv's, else its `#!` line's."""
+    exe = Path(shutil.which(tool) or tool)
+    beside = exe.parent / "python"
+    if beside.exists():
+        return str(beside)
+    try:
+        with exe.open("rb") as handle:
+            first = handle.readline().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    words = first[2:].split() if first.startswith("#!") else []
+    if words and Path(words[0]).name == "env":
+        words = words[1:]
+    return words[0] if words else None
+
+
+BRIDGE_DIR = REPO / "linter" / "checkov_bridge" / "external"  # what this checkout's `mllint checkov-dir` prints
+
+
+def bridge_checks_dir(checkov: str, install: bool) -> tuple[str | None, str]:
+    """`mllint checkov-dir` in checkov's own environment, when that environment imports this
+    checkout of mllint; installed there (`pip install -e REPO`) when it is benchmarks/.venv-tools.
+    Else None and why."""
+    python = tool_python(checkov)
+    if python is None:
+        return None, "cannot tell which Python runs checkov"
+
+    def checks_dir() -> Path | None:
+        try:
+            out = subprocess.run([python, "-m", "mllint", "checkov-dir"], capture_output=True, text=True,
+                                 timeout=120, env=tool_env())
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+
+    found = checks_dir()
+    if found is not None and found.resolve() == BRIDGE_DIR.resolve():
+        return str(found), ""
+    ours = Path(python).parent.parent.resolve() == TOOLS_VENV.resolve()
+    if not (install and ours):
+        why = f"checkov's environment imports another mllint ({found})" if found else "no mllint in checkov's environment"
+        return None, f"{why}: pip install -e {REPO} there"
+    print(f"installing this checkout of mllint into {TOOLS_VENV} (pip install -e) ...", file=sys.stderr, flush=True)
+    try:
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", str(REPO)],
+                       check=True, timeout=1800, env=tool_env())
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"could not install mllint next to checkov: {exc}"
+    found = checks_dir()
+    if found is not None and found.resolve() == BRIDGE_DIR.resolve():
+        return str(found), ""
+    return None, f"after pip install -e, checkov's environment still gives {found} for mllint checkov-dir"
+
+
 def find_mllint(given: str | None) -> str:
     if given:
         return given
@@ -271,12 +338,14 @@ def find_mllint(given: str | None) -> str:
 # --------------------------------------------------------------------------- the benchmarks
 
 
-def measure_best(cmd: list[str], repeat: int, stdout_path: Path | None = None) -> Run:
+def measure_best(cmd: list[str], repeat: int, stdout_path: Path | None = None, env: dict | None = None) -> Run:
     """The fastest of `repeat` runs: other work on the machine only ever adds time."""
-    return min((measure(cmd, stdout_path) for _ in range(max(1, repeat))), key=lambda r: r.wall)
+    return min((measure(cmd, stdout_path, env) for _ in range(max(1, repeat))), key=lambda r: r.wall)
 
 
-def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int, repeat: int, counts: bool = False) -> Run:
+def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int, repeat: int,
+                 counts: bool = False) -> tuple[Run, dict | None]:
+    """The fastest run and mllint's JSON report (of the last run: the findings do not vary)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         run = measure_best([mllint, "scan", str(path), "--format", "json", "--jobs", str(jobs)], repeat, out)
@@ -285,7 +354,7 @@ def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int,
             summary = json.loads(out.read_text())
         except (OSError, ValueError):
             report.notes.append(f"{label}: no JSON report (exit {run.code}); stderr: {run.stderr.strip()[-300:]}")
-            return run
+            return run, None
     if run.code not in (0, 1):
         errors = summary.get("errors", [])
         first = f"; first: {errors[0]['file']}: {errors[0]['message']}" if errors else ""
@@ -294,7 +363,7 @@ def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int,
         s = summary["summary"]
         report.add(f"{label}: findings", str(s["error"] + s["warning"] + s["info"]), "count")
         report.add(f"{label}: load errors", str(s["errors"]), "count")
-    return run
+    return run, summary
 
 
 def bench_startup(report: Report, mllint: str, path: Path, label: str, goal: bool) -> None:
@@ -340,16 +409,99 @@ def bench_checkov(report: Report, checkov: str | None, path: Path, repeat: int) 
     return run
 
 
-def bench_checkov_with_mllint_policies(report: Report, checkov: str | None, path: Path, mllint_run: Run) -> None:
-    """PLACEHOLDER: the checkov bridge (a later issue) runs mllint's own policies inside checkov.
+def checkov_id(policy_id: str) -> str:
+    """ML101 -> CKV_MLLINT_101, a custom pack's ACME7 -> CKV_MLLINT_ACME7 (as mllint.checkov_bridge.verdicts)."""
+    match = re.fullmatch(r"ML(\d+)", policy_id)
+    return f"CKV_MLLINT_{match.group(1) if match else policy_id}"
 
-    Once it exists: run checkov on `path` with only the bridge's checks (for example
-    `--external-checks-dir <bridge> --check ML101,...`) through `measure_best`, add it
-    with `report.add_run("checkov 1x (mllint policies)", run)`, then
-    `ratio_row(report, "mllint / checkov (mllint policies) 1x, wall time", mllint_run, run,
-    GOAL_TEXT, 1 / GOAL_SPEEDUP, indicative=False)`. That row is the test of the goal.
-    """
-    report.missing("checkov with mllint policies", "not yet available (bridge not built)", goal=GOAL_TEXT)
+
+def bridged_policies(mllint: str) -> set[str] | None:
+    """The policies that become checkov checks: those that judge resources (`mllint policies`; not
+    the suppression diagnostics ML001 / ML002)."""
+    try:
+        out = subprocess.run([mllint, "policies", "--format", "json"], capture_output=True, text=True, timeout=120, check=True)
+        return {p["id"] for p in json.loads(out.stdout) if p.get("kinds")}
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
+        return None
+
+
+def scan_root(path: Path) -> Path:
+    """What `mllint scan PATH` makes file names relative to (mllint.cli._scan_root, one path)."""
+    cwd, path = Path.cwd().resolve(), path.resolve()
+    return cwd if path == cwd or cwd in path.parents else path
+
+
+def mllint_failed(summary: dict, path: Path, policies: set[str]) -> set[tuple[str, str, str]]:
+    """(checkov id, absolute file, address) of every unsuppressed finding of a bridged policy."""
+    root = scan_root(path)
+    return {(checkov_id(f["policy"]["id"]), str((root / f["file"]).resolve()), f["address"])
+            for f in summary.get("findings", []) if f["policy"]["id"] in policies and not f.get("suppressed")}
+
+
+def checkov_failed(results: list) -> set[tuple[str, str, str]]:
+    """(check id, absolute file, address) of every FAILED check in checkov's JSON output; a
+    CloudFormation resource is `AWS::Type.LogicalId` there, the logical id in mllint."""
+    failed = set()
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        terraform = result.get("check_type") == "terraform"
+        for record in result.get("results", {}).get("failed_checks", []):
+            resource = record["resource"]
+            address = resource if terraform else resource.split(".", 1)[-1]
+            failed.add((record["check_id"], str(Path(record["file_abs_path"]).resolve()), address))
+    return failed
+
+
+def bench_checkov_with_mllint_policies(report: Report, checkov: str | None, install: bool, mllint: str, path: Path,
+                                       mllint_run: Run, mllint_summary: dict | None, repeat: int) -> str:
+    """checkov running only mllint's policies (the bridge) on `path`: the test of the speed goal, and
+    whether checkov fails exactly the (check, file, resource) that `mllint scan` finds.
+    Returns how checkov got mllint, for the header."""
+    label = "checkov 1x (mllint policies)"
+    ratio = "mllint / checkov (mllint policies) 1x, wall time"
+    checks_dir, why = bridge_checks_dir(checkov, install) if checkov else (None, "not available")
+    if checks_dir is None:
+        report.missing(label, why)
+        report.missing(ratio, why, goal=GOAL_TEXT)
+        return f"mllint in checkov: {why}"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "checkov.json"
+        cmd = [checkov, "-d", str(path), "--quiet", "--compact", "-o", "json",
+               "--framework", "terraform", "cloudformation", "--skip-download",
+               "--external-checks-dir", checks_dir, "--check", "CKV_MLLINT_*"]
+        run = measure_best(cmd, repeat, out, env=tool_env())
+        report.add_run(label, run)
+        try:
+            results = json.loads(out.read_text())
+        except (OSError, ValueError):
+            results = None
+    if run.code not in (0, 1):
+        report.notes.append(f"{label}: exit {run.code}: {run.stderr.strip()[-300:]}")
+    bridge_errors = [line for line in run.stderr.splitlines() if "mllint: error:" in line]
+    if bridge_errors:
+        report.notes.append(f"{label}: the bridge logged {len(bridge_errors)} error(s); last: {bridge_errors[-1][-300:]}")
+    ratio_row(report, ratio, mllint_run, run, GOAL_TEXT, 1 / GOAL_SPEEDUP, indicative=False)
+
+    policies = bridged_policies(mllint)
+    if results is None or mllint_summary is None or policies is None:
+        report.missing("verdicts: checkov (mllint policies) vs mllint scan, 1x", "not compared (no JSON output)")
+        return f"mllint in checkov: {checks_dir}"
+    theirs = checkov_failed(results if isinstance(results, list) else [results])
+    ours = mllint_failed(mllint_summary, path, policies)
+    report.add(f"{label}: FAILED (check, file, resource)", str(len(theirs)), "count")
+    report.add("mllint 1x: findings of the same policies, unsuppressed", str(len(ours)), "count")
+    only_checkov, only_mllint = sorted(theirs - ours), sorted(ours - theirs)
+    same = "identical" if not only_checkov and not only_mllint else \
+        f"differ: {len(only_checkov)} only in checkov, {len(only_mllint)} only in mllint"
+    report.add("verdicts: checkov (mllint policies) vs mllint scan, 1x", same, "", "identical sets",
+               "met" if same == "identical" else "missed")
+    for side, keys in (("only in checkov", only_checkov), ("only in mllint", only_mllint)):
+        for check, file, address in keys[:10]:
+            report.notes.append(f"verdicts {side}: {check} {os.path.relpath(file)} {address}")
+        if len(keys) > 10:
+            report.notes.append(f"verdicts {side}: ... and {len(keys) - 10} more")
+    return f"mllint in checkov: this checkout, {checks_dir}"
 
 
 def ratio_row(report: Report, name: str, mllint: Run, other: Run | None, goal: str = "",
@@ -419,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mllint", help="mllint executable (default: the repo's .venv, else PATH)")
     parser.add_argument("--checkov", help="checkov executable (default: benchmarks/.venv-tools, PATH, or install)")
     parser.add_argument("--cfn-lint", dest="cfn_lint", help="cfn-lint executable (default: as for checkov)")
-    parser.add_argument("--no-install", dest="install", action="store_false", help="never pip-install checkov / cfn-lint")
+    parser.add_argument("--no-install", dest="install", action="store_false",
+                        help="never pip-install checkov / cfn-lint, nor this checkout of mllint next to checkov")
     parser.add_argument("--repeat", type=int, default=1, metavar="R",
                         help="runs per corpus scan and tool run; the fastest is reported (default: 1)")
     parser.add_argument("--no-tools", dest="tools", action="store_false", help="measure mllint only")
@@ -440,9 +593,9 @@ def main(argv: list[str] | None = None) -> int:
     revision = git_revision()
     cpu_before = cpu_seconds()
     print("measuring ...", file=sys.stderr, flush=True)
-    runs = {}
+    runs, summaries = {}, {}
     for k in scales:
-        runs[k] = bench_mllint(report, mllint, corpora[k], f"mllint {k}x, --jobs {args.jobs}", args.jobs, args.repeat, counts=True)
+        runs[k], summaries[k] = bench_mllint(report, mllint, corpora[k], f"mllint {k}x, --jobs {args.jobs}", args.jobs, args.repeat, counts=True)
     if args.jobs != 1:
         bench_mllint(report, mllint, one_x, "mllint 1x, --jobs 1", 1, args.repeat)
     bench_startup(report, mllint, small_template, f"mllint one template ({small_template.stat().st_size} B)", goal=True)
@@ -452,8 +605,9 @@ def main(argv: list[str] | None = None) -> int:
         checkov_run = bench_checkov(report, checkov, one_x, args.repeat)
         ratio_row(report, "mllint / checkov (built-in checks) 1x, wall time", runs[1], checkov_run,
                   GOAL_TEXT, 1 / GOAL_SPEEDUP, indicative=True)
-        bench_checkov_with_mllint_policies(report, checkov, one_x, runs[1])
-        cfn_templates = bench_mllint(report, mllint, one_x / "cloudformation", "mllint 1x templates only", args.jobs, args.repeat)
+        bridge = bench_checkov_with_mllint_policies(report, checkov, args.install, mllint, one_x, runs[1], summaries[1],
+                                                    args.repeat)
+        cfn_templates, _ = bench_mllint(report, mllint, one_x / "cloudformation", "mllint 1x templates only", args.jobs, args.repeat)
         cfn_run = None
         if cfn_lint is None:
             report.missing("cfn-lint 1x templates")
@@ -475,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tools:
         for name, tool in (("checkov", checkov), ("cfn-lint", cfn_lint)):
             print(f"{named(version_of(tool), name)} ({tool})" if tool else f"{name}: not available")
+        print(bridge)
     for k in scales:
         print(f"corpus {k}x: {describe_corpus(corpora[k])}")
     print(f"peak RSS: largest process from {'GNU time -v' if GNU_TIME.exists() else 'getrusage(RUSAGE_CHILDREN)'}; "
@@ -483,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.render())
     if args.tools:
         print(f"\n* goal: {GOAL_TEXT} on the same policies. checkov's built-in checks are not mllint's policies, "
-              "so that row only indicates the gap; the bridge row will test the goal.")
+              "so that row only indicates the gap; the row with mllint's policies inside checkov tests the goal.")
     if report.notes:
         print()
         print("notes:")

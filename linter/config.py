@@ -26,6 +26,7 @@ from mllint.globs import matches_any
 from mllint.paths import schema_path
 from mllint.policy import Policy, matches_selector
 from mllint.records import Finding
+from mllint.yamlio import safe_load
 
 CONFIG_NAMES = (".mllint.yaml", ".mllint.yml")
 PYPROJECT = "pyproject.toml"
@@ -180,7 +181,7 @@ def read_config(path: Path) -> dict:
             raise ConfigError(f"{shown}: has no [tool.mllint] table")
     else:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{shown}: cannot read: {exc}") from None
         except yaml.YAMLError as exc:

@@ -24,6 +24,7 @@ import yaml
 
 from mllint.catalogue import DOC_SECTIONS, doc_path
 from mllint.policy import Policy, PolicyError, load_policies
+from mllint.yamlio import safe_load
 
 EXPECTATION_KEYS = ("fail", "pass")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
@@ -85,7 +86,7 @@ def _expectations(fixtures: Path, ids: set[str]) -> dict[str, dict]:
 
 def _read_expected(path: Path) -> dict:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:

@@ -20,6 +20,7 @@ from jsonschema.exceptions import SchemaError
 
 from mllint import __version__
 from mllint.paths import policies_dir, schema_path
+from mllint.yamlio import safe_load
 
 DOCS_BASE = f"https://github.com/mllint/mllint/blob/v{__version__}/policies/docs"
 SCHEMA_KEYWORDS_WITH_SUBSCHEMAS = ("allOf", "anyOf", "oneOf")
@@ -80,7 +81,7 @@ def _field(path) -> str:
 def load_policy(path: Path) -> Policy:
     """Read, validate and compile one policy file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot read policy: {exc}") from None
     except yaml.YAMLError as exc:

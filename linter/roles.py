@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import yaml
 
 from mllint.facts.signals import Signals
 from mllint.paths import policies_dir
 from mllint.records import UNKNOWN
+from mllint.yamlio import safe_load
 
 ROLES = ("training", "realtime-inference", "batch-inference", "data-processing")
 ML_ROLES = ("training", "realtime-inference", "batch-inference")  # data processing need not be ML
@@ -58,7 +58,7 @@ def _item(raw: dict) -> Item:
 @lru_cache(maxsize=None)
 def load_evidence() -> Evidence:
     with open(policies_dir() / "evidence" / "roles.yaml", encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+        raw = safe_load(handle)
     explicit = raw["explicit"]
     values = {spelling.lower(): role for role, spellings in explicit["workload_values"].items() for spelling in spellings}
     return Evidence(

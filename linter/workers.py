@@ -8,6 +8,10 @@ A task is `(func, args, unit)`: `func` is a top-level function or its
 `"package.module:function"` name, `args` its picklable arguments, `unit` the
 unit's path relative to the scan root (used for errors). `func(*args)` must
 return a `LoadResult`.
+
+A worker is replaced by a fresh one after `MAX_TASKS_PER_WORKER` tasks: tfparse's
+memory grows with the modules one process has evaluated (96 -> 205 MiB over 5,000
+modules, faster as it goes), and a new process starts from nothing.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from mllint.records import LoadError, LoadResult
 Task = tuple[str | Callable[..., LoadResult], tuple[Any, ...], str]
 
 TERMINATE_GRACE = 0.5  # seconds between SIGTERM and SIGKILL
+MAX_TASKS_PER_WORKER = 200  # then the worker is retired and a new one takes its place
 
 
 def _context():
@@ -86,9 +91,11 @@ class _Worker:
         self.index = -1  # the task in flight, if any
         self.unit = ""
         self.deadline = 0.0
+        self.served = 0  # tasks sent to this worker
 
     def send(self, index: int, task: Task, timeout: float) -> None:
         self.index, self.unit, self.deadline = index, task[2], time.monotonic() + timeout
+        self.served += 1
         self.conn.send(task)
 
     def crash_reason(self) -> str:
@@ -133,12 +140,15 @@ class WorkerPool:
     """At most `jobs` worker processes, each task limited to `timeout` seconds.
 
     Workers start lazily, when tasks need them, and are reused across tasks and
-    `map` calls; leaving the `with` block (or `close()`) ends them all.
+    `map` calls, up to `max_tasks` tasks each: then the worker is ended and a new
+    one starts when the next task needs it. Leaving the `with` block (or
+    `close()`) ends them all.
     """
 
-    def __init__(self, jobs: int, timeout: float):
+    def __init__(self, jobs: int, timeout: float, max_tasks: int = MAX_TASKS_PER_WORKER):
         self.jobs = max(1, jobs)
         self.timeout = timeout
+        self.max_tasks = max(1, max_tasks)
         self._idle: list[_Worker] = []
         self._live: set[_Worker] = set()
 
@@ -204,7 +214,10 @@ class WorkerPool:
                 except (EOFError, OSError):
                     pass
             if result is not None:
-                self._idle.append(worker)
+                if worker.served >= self.max_tasks:
+                    self._retire(worker, force=False)  # its memory goes with it; `_take` starts a new one
+                else:
+                    self._idle.append(worker)
             elif worker.conn in ready or worker.process.sentinel in ready:
                 reason = worker.crash_reason()
                 self._retire(worker, force=True)

@@ -152,7 +152,7 @@ def test_explicit_config_file(tmp_path: Path, repo: Path):
          "mllint: error: .mllint.yaml: key overrides.0.ignores: unknown key; did you mean 'ignore'?"),
         ("overrides:\n  - ignore: [ML302]\n", "mllint: error: .mllint.yaml: key overrides.0: 'paths' is a required property"),
         ("- ML101\n", "mllint: error: .mllint.yaml: the configuration must be a mapping of settings"),
-        ("ignore: [ML101\nfail_on: error\n", "mllint: error: .mllint.yaml:2: invalid YAML: expected ',' or ']', but got ':'"),
+        ("ignore: [ML101\nfail_on: error\n", "mllint: error: .mllint.yaml:2: invalid YAML: did not find expected ',' or ']'"),  # libyaml's wording
         ("ignore: [ML999]\n", "mllint: error: .mllint.yaml: key ignore.0: 'ML999' matches no policy"),
         ("severity: {gpu-on-fargat: info}\n", "mllint: error: .mllint.yaml: key severity.gpu-on-fargat: 'gpu-on-fargat' matches no policy"),
         ("policy_dirs: [acme]\n", "mllint: error: .mllint.yaml: key policy_dirs.0: 'acme' is not a directory"),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import yaml
 
 from mllint.facts.access import as_number, blocks, first_of, get
 from mllint.facts.autoscaling import autoscaling
@@ -21,6 +20,7 @@ from mllint.facts.training import pipeline_facts, state_machine_facts, training_
 from mllint.graph import UnitGraph, label_of, own_name
 from mllint.paths import policies_dir
 from mllint.records import UNKNOWN, Resource
+from mllint.yamlio import safe_load
 
 ENDPOINT_TYPES = ("aws_sagemaker_endpoint", "AWS::SageMaker::Endpoint")
 MODEL_TYPES = ("aws_sagemaker_model", "AWS::SageMaker::Model")
@@ -46,7 +46,7 @@ class LightEvidence:
 def light_evidence() -> LightEvidence:
     """The light-model evidence of `policies/evidence/sagemaker.yaml`."""
     with open(policies_dir() / "evidence" / "sagemaker.yaml", encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+        raw = safe_load(handle)
 
     def clues(items: list) -> tuple[Clue, ...]:
         return tuple(Clue(i["label"], i["where"], re.compile(i["pattern"], re.IGNORECASE)) for i in items)

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from mllint.records import UNKNOWN
+from mllint.yamlio import safe_load
 
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(\S*)$")
@@ -121,7 +122,7 @@ def _cloud_config_item(item: str) -> str:
     """A cloud-config list item as a shell line: `[ sh, -c, "..." ]` is an argument list."""
     if item.startswith("[") and item.endswith("]"):
         try:
-            words = yaml.safe_load(item)
+            words = safe_load(item)
         except yaml.YAMLError:
             return item
         if isinstance(words, list) and all(isinstance(w, str) for w in words):

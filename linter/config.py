@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
@@ -26,7 +25,7 @@ from mllint.globs import matches_any
 from mllint.paths import schema_path
 from mllint.policy import Policy, matches_selector
 from mllint.records import Finding
-from mllint.yamlio import safe_load
+from mllint.yamlio import YamlFileError, load_file
 
 CONFIG_NAMES = (".mllint.yaml", ".mllint.yml")
 PYPROJECT = "pyproject.toml"
@@ -181,13 +180,9 @@ def read_config(path: Path) -> dict:
             raise ConfigError(f"{shown}: has no [tool.mllint] table")
     else:
         try:
-            raw = safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{shown}: cannot read: {exc}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(f"{shown}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+            raw = load_file(path, shown)
+        except YamlFileError as exc:
+            raise ConfigError(str(exc)) from None
     raw = {} if raw is None else raw
     error = best_match(Draft202012Validator(_schema()).iter_errors(raw))
     if error is not None:

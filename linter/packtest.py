@@ -20,11 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from mllint.catalogue import DOC_SECTIONS, doc_path
 from mllint.policy import Policy, PolicyError, load_policies
-from mllint.yamlio import safe_load
+from mllint.yamlio import YamlFileError, load_file
 
 EXPECTATION_KEYS = ("fail", "pass")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
@@ -86,12 +85,9 @@ def _expectations(fixtures: Path, ids: set[str]) -> dict[str, dict]:
 
 def _read_expected(path: Path) -> dict:
     try:
-        raw = safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(f"{path}: cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PackError(f"{path}{f':{mark.line + 1}' if mark else ''}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        raw = load_file(path)
+    except YamlFileError as exc:
+        raise PackError(str(exc)) from None
     if not isinstance(raw, dict) or not raw:
         raise PackError(f"{path}: expected a mapping of case paths to {{fail: [...], pass: [...]}}")
     for case, expected in raw.items():

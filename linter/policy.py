@@ -14,13 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from mllint import __version__
 from mllint.paths import policies_dir, schema_path
-from mllint.yamlio import safe_load
+from mllint.yamlio import YamlFileError, load_file
 
 DOCS_BASE = f"https://github.com/mllint/mllint/blob/v{__version__}/policies/docs"
 SCHEMA_KEYWORDS_WITH_SUBSCHEMAS = ("allOf", "anyOf", "oneOf")
@@ -81,13 +80,9 @@ def _field(path) -> str:
 def load_policy(path: Path) -> Policy:
     """Read, validate and compile one policy file."""
     try:
-        raw = safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read policy: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise PolicyError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        raw = load_file(path)
+    except YamlFileError as exc:
+        raise PolicyError(str(exc)) from None
     errors = sorted(Draft202012Validator(_schema("policy")).iter_errors(raw), key=lambda e: list(e.path))
     if errors:
         error = errors[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 from mllint.records import UNKNOWN, LoadResult, Resource
@@ -127,3 +128,31 @@ def test_syntax_error_in_a_called_local_module_is_reported(tmp_path):
     assert [(e.file, e.line) for e in result.errors] == [("modules/train/main.tf", 2)]
     assert "Invalid expression" in result.errors[0].message
     assert [r.address for r in result.resources] == ["aws_iam_role.r"]
+
+
+def test_a_worker_is_replaced_after_max_tasks_and_results_stay_in_order():
+    """tfparse's memory grows in a long-lived worker: after `max_tasks` tasks the worker is ended
+    and a fresh process takes over, without changing the results or their order."""
+    tasks = [(sleep, (f"u{i}", 0.05 if i % 3 == 0 else 0), f"u{i}") for i in range(11)]
+    with WorkerPool(jobs=1, timeout=10, max_tasks=3) as pool:
+        results = list(pool.map(tasks))
+        assert len(multiprocessing.active_children()) <= 1  # the retired ones are gone
+    assert [r.unit for r in results] == [f"u{i}" for i in range(11)]
+    assert all(r.errors == [] for r in results)
+    pids = [r.resources[0].props["pid"] for r in results]
+    assert pids == [pids[0]] * 3 + [pids[3]] * 3 + [pids[6]] * 3 + [pids[9]] * 2
+    assert len(set(pids)) == 4 and os.getpid() not in pids
+    assert multiprocessing.active_children() == []
+
+
+def test_the_task_limit_holds_across_workers_and_map_calls():
+    tasks = [(sleep, (f"u{i}", 0.2 if i % 2 == 0 else 0), f"u{i}") for i in range(10)]
+    with WorkerPool(jobs=2, timeout=10, max_tasks=2) as pool:
+        first = list(pool.map(tasks[:5]))
+        second = list(pool.map(tasks[5:]))
+        assert len(multiprocessing.active_children()) <= 2
+    results = first + second
+    assert [r.unit for r in results] == [f"u{i}" for i in range(10)]
+    served = Counter(r.resources[0].props["pid"] for r in results)
+    assert max(served.values()) == 2 and len(served) >= 5
+    assert multiprocessing.active_children() == []

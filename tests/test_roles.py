@@ -78,3 +78,14 @@ def test_cloudformation_logical_ids_read_as_words():
     facts = classify(s)
     assert facts["role"] == "training"
     assert "name says training: Retrain-Model-Function" in facts["role_evidence"]
+
+
+def test_code_that_starts_or_watches_training_is_not_training():
+    query = signals(names=["QueryTrainingFunction", "mlops-query-training"], commands=["sagemaker_query_training.lambda_handler"])
+    assert "role" not in classify(query)
+    launcher = signals(names=["TrainLambdaFunction", "MLOps-BIA-TrainModel-x"], commands=["MLOps-BIA-TrainModel.lambda_handler"],
+                       env={"SageMakerExecutionRole": "arn:aws:iam::1:role/sm", "ModelArtifactBucket": "b"})
+    facts = classify(launcher)
+    assert "role" not in facts and facts["ml"] is False
+    trainer = signals(names=["train-recommender"], commands=["train.handler"], env={"EPOCHS": "5"})
+    assert classify(trainer)["role"] == "training"

@@ -600,3 +600,40 @@ def test_nesting_just_under_the_limit_resolves(tmp_path):
     result = load(tmp_path, text)
     assert result.errors == []
     assert result.resources[0].props == {"V": UNKNOWN}
+
+
+def test_names_of_referenced_resources_are_read_inside_strings(tmp_path):
+    result = load(tmp_path, """
+        Parameters:
+          Stage: {Type: String, Default: prod}
+        Resources:
+          Cluster:
+            Type: AWS::ECS::Cluster
+            Properties:
+              ClusterName: !Sub "ml-${Stage}"
+          Service:
+            Type: AWS::ECS::Service
+            Properties:
+              ServiceName: scorer
+          Endpoint:
+            Type: AWS::SageMaker::Endpoint
+            Properties:
+              EndpointName: !GetAtt Endpoint.EndpointName
+          Target:
+            Type: AWS::ApplicationAutoScaling::ScalableTarget
+            Properties:
+              ServiceTarget: !Sub "service/${Cluster}/${Service.Name}"
+              Joined: !Join ["/", [service, !Ref Cluster, !GetAtt Service.Name]]
+              EndpointTarget: !Sub "endpoint/${Endpoint.EndpointName}/variant/AllTraffic"
+              ServiceArn: !Sub "${Service}"
+              Plain: !Ref Cluster
+        """)
+    target = by_id(result)["Target"]
+    assert target.props == {
+        "ServiceTarget": "service/ml-prod/scorer",
+        "Joined": "service/ml-prod/scorer",
+        "EndpointTarget": UNKNOWN,  # its name refers to itself: a cycle is unknown
+        "ServiceArn": UNKNOWN,  # Ref of a service is its ARN, not its name
+        "Plain": Link("Cluster"),  # outside a string the reference stays a link
+    }
+    assert target.refs == ("Cluster", "Endpoint", "Service")

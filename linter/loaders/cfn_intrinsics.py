@@ -59,6 +59,18 @@ def _pseudo_text(raw: Any) -> str | None:
     return None
 
 
+# What `Ref` (attr None) or `Fn::GetAtt` returns when it is the resource's own name property:
+# inside Fn::Sub / Fn::Join that name is read from the template when it is literal.
+RETURNED_NAMES = {
+    ("AWS::ECS::Cluster", None): "ClusterName",
+    ("AWS::ECS::Service", "Name"): "ServiceName",
+    ("AWS::Lambda::Function", None): "FunctionName",
+    ("AWS::SageMaker::Endpoint", "EndpointName"): "EndpointName",
+    ("AWS::SageMaker::EndpointConfig", "EndpointConfigName"): "EndpointConfigName",
+    ("AWS::SageMaker::Model", "ModelName"): "ModelName",
+}
+
+
 class Resolver:
     """Resolves property values against one template's parameters, mappings and resources."""
 
@@ -67,7 +79,9 @@ class Resolver:
         mappings = template.get("Mappings")
         self.mappings = mappings if isinstance(mappings, dict) else {}
         resources = template.get("Resources")
-        self.resources = set(resources) if isinstance(resources, dict) else set()
+        self.bodies = resources if isinstance(resources, dict) else {}
+        self.resources = set(self.bodies)
+        self._naming: set[str] = set()  # resources whose name is being resolved (guards cycles)
         conditions = template.get("Conditions")
         self.conditions = conditions if isinstance(conditions, dict) else {}
         self.refs: set[str] = set()
@@ -114,6 +128,24 @@ class Resolver:
         value = self.parameters.get(name, UNKNOWN)  # pseudo parameters: UNKNOWN
         return list(value) if isinstance(value, list) else value
 
+    def _in_text(self, value: Any) -> str | None:
+        """`value` as it reads inside a string: a Link to a resource whose `Ref` / attribute is its
+        literal name (RETURNED_NAMES) reads as that name; anything else unknown is None."""
+        if isinstance(value, Link):
+            body = self.bodies.get(value.address)
+            kind = body.get("Type") if isinstance(body, dict) else None
+            key = RETURNED_NAMES.get((kind, value.attr))
+            properties = body.get("Properties") if isinstance(body, dict) else None
+            if key and isinstance(properties, dict) and value.address not in self._naming:
+                self._naming.add(value.address)
+                try:
+                    name = self.resolve(properties.get(key))
+                finally:
+                    self._naming.discard(value.address)
+                return name if isinstance(name, str) else None
+            return None
+        return _text(value)
+
     def _get_att(self, args: Any) -> Any:
         if isinstance(args, str):
             args = args.split(".", 1)
@@ -146,7 +178,7 @@ class Resolver:
             elif name in PSEUDO_PARAMETERS:
                 text = "${" + name + "}"
             else:
-                text = _text(self._get_att(name) if "." in name else self._ref(name))
+                text = self._in_text(self._get_att(name) if "." in name else self._ref(name))
             known = known and text is not None
             return text or ""
 
@@ -159,9 +191,9 @@ class Resolver:
         if args is None or not isinstance(args[0], str) or not isinstance(args[1], list):
             return UNKNOWN
         if raw_parts is not None and len(raw_parts) == len(args[1]):
-            parts = [_pseudo_text(raw) or _text(item) for raw, item in zip(raw_parts, args[1])]
+            parts = [_pseudo_text(raw) or self._in_text(item) for raw, item in zip(raw_parts, args[1])]
         else:
-            parts = [_text(item) for item in args[1]]
+            parts = [self._in_text(item) for item in args[1]]
         return UNKNOWN if None in parts else args[0].join(parts)
 
     def _select(self, args: Any) -> Any:

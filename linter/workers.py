@@ -32,7 +32,8 @@ from mllint.records import LoadError, LoadResult
 Task = tuple[str | Callable[..., LoadResult], tuple[Any, ...], str]
 
 TERMINATE_GRACE = 0.5  # seconds between SIGTERM and SIGKILL
-MAX_TASKS_PER_WORKER = 200  # then the worker is retired and a new one takes its place
+MAX_TASKS_PER_WORKER = 1000  # then the worker is retired and a new one takes its place (measured on
+# 100x: a worker then peaks at ~205 MiB, against ~195 MiB with 200 tasks and 419 MiB with no limit)
 
 
 def _context():

@@ -54,6 +54,7 @@ def _finding(policy: Policy, subject: Subject) -> Finding:
         for item in facts.get(name, []):
             if item not in evidence:
                 evidence.append(item)
+    evidence.extend(note for note in resource.notes if note not in evidence)
     return Finding(
         policy_id=policy.id,
         policy_name=policy.name,

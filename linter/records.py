@@ -94,6 +94,9 @@ class Resource:
     refs: tuple[str, ...] = ()  # addresses of resources this one references
     condition: str | None = None  # CloudFormation `Condition`, if any
     suppressions: tuple[Suppression, ...] = ()  # inline suppressions covering it, most specific first
+    # What every finding on it must say about where its values came from, for example
+    # "only when condition UseGpu is true" or "module input: module.batch (terraform-aws-modules/batch/aws)".
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, order=True)

@@ -2,22 +2,32 @@
 """Benchmark mllint against checkov and cfn-lint on the synthetic corpus.
 
 Generates the corpus if missing (benchmarks/corpus/scale-K, see generate_corpus.py),
-then measures, on the same files, wall time and peak memory of:
+then measures, on the same files, wall time, CPU time and peak memory (per process and
+for the process tree, see measure.py) of:
 
-  mllint scan CORPUS --format json      at 1x and 10x (100x with --full), --jobs N and --jobs 1
-  mllint scan ONE_FILE                  start-up, median of 5 runs
+  mllint scan CORPUS --format json      at each --scales (1x, 10x, 100x): time per file
+                                        (linearity), memory, findings
+  parse_floor.py CORPUS                 discover + load the same files in the same worker
+                                        set-up and nothing else; scan / floor
+  mllint scan CORPUS --jobs 1           against --jobs N (1x, 10x), and the default --jobs:
+                                        how many worker processes it really runs
+  mllint scan ONE_FILE                  start-up, median of 5 runs; heavy imports (-X importtime)
   checkov -d CORPUS (1x)                its built-in Terraform and CloudFormation checks
   checkov -d CORPUS (1x) --external-checks-dir "$(mllint checkov-dir)" --check 'CKV_MLLINT_*'
                                         mllint's own policies inside checkov (the goal's test),
                                         and whether it fails exactly what mllint finds
+  checkov -d CORPUS (1x) --check 'CKV_MLLINT_*'
+                                        no check at all: checkov's own start-up, parsing, graph
   cfn-lint TEMPLATES (1x)               against mllint on the templates alone
 
-checkov and cfn-lint are not mllint dependencies: unless given with --checkov /
+checkov runs with its update check and guideline download off (CHECKOV_ENV), so that
+it is timed on the files alone. checkov and cfn-lint are not mllint dependencies: unless given with --checkov /
 --cfn-lint, or found in benchmarks/.venv-tools/ or on PATH, they are installed into
 benchmarks/.venv-tools/ with pip. For the bridge, this checkout of mllint is installed
 there too (`pip install -e`), so checkov runs the same policies and code as `mllint scan`;
 another checkov's environment must already import this checkout.
 A tool that cannot be had is reported "not available".
+--write-doc puts the figures into docs/performance.md (between its markers).
 It is a report, not a test: the exit status is 0 even when a goal is missed.
 """
 from __future__ import annotations
@@ -32,7 +42,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,106 +50,24 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import generate_corpus  # noqa: E402
+from measure import GNU_TIME, SAMPLE_EVERY_S, Run, measure, measure_best  # noqa: E402
 
 REPO = HERE.parent
 CORPUS = HERE / "corpus"
 TOOLS_VENV = HERE / ".venv-tools"
-GNU_TIME = Path("/usr/bin/time")
+DOC = REPO / "docs" / "performance.md"
+DOC_BEGIN, DOC_END = "<!-- figures: begin (benchmarks/run.py --write-doc) -->", "<!-- figures: end -->"
 GOAL_SPEEDUP = 20.0  # mllint at least 20x faster than checkov running the same policies
 GOAL_STARTUP_S = 0.3  # one-file run
+GOAL_FLOOR_RATIO = 1.5  # a scan at most 1.5x the time of discovering and loading the same files
+GOAL_MEMORY_MIB = 150  # peak memory on a few thousand files (the 10x corpus)
 GOAL_TEXT = f"<= {1 / GOAL_SPEEDUP:.2f} ({GOAL_SPEEDUP:.0f}x faster)"
 STARTUP_RUNS = 5
-SAMPLE_EVERY_S = 0.05  # process-tree memory sampling (about 1 ms of CPU per sample)
-
-
-# --------------------------------------------------------------------------- measuring
-
-
-@dataclass
-class Run:
-    wall: float  # seconds
-    cpu: float  # user + system seconds of the whole process tree (steadier than wall time on a busy machine)
-    rss_kb: int | None  # peak RSS of the largest process in the tree (GNU time / getrusage)
-    tree_kb: int | None  # peak of the summed RSS of the whole process tree, sampled
-    code: int
-    stderr: str = ""
-    stdout: str = ""  # the tail of standard output, when it was not sent to a file
-
-
-def _tree_rss_kb(root: int, skip_root: bool) -> int:
-    """Summed RSS of `root` and its descendants, from /proc (`skip_root`: descendants only)."""
-    parents, rss = {}, {}
-    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * page_kb
-    children: dict[int, list[int]] = {}
-    for pid, ppid in parents.items():
-        children.setdefault(ppid, []).append(pid)
-    total, pending = 0, list(children.get(root, [])) if skip_root else [root]
-    while pending:
-        pid = pending.pop()
-        total += rss.get(pid, 0)
-        pending.extend(children.get(pid, []))
-    return total
-
-
-def measure(cmd: list[str], stdout_path: Path | None = None, env: dict | None = None) -> Run:
-    """Run `cmd` once; wall time, peak RSS (largest process and whole tree) and exit code."""
-    import resource
-
-    with tempfile.TemporaryDirectory(prefix="mllint-bench-") as tmp:
-        time_file = Path(tmp) / "time.txt"
-        full = [str(GNU_TIME), "-v", "-o", str(time_file), *cmd] if GNU_TIME.exists() else cmd
-        stdout = open(stdout_path or Path(tmp) / "stdout.txt", "w+b")
-        stderr = open(Path(tmp) / "stderr.txt", "w+b")
-        peak = [0]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        proc = subprocess.Popen(full, stdout=stdout, stderr=stderr, env=env)
-        sampling = os.path.isdir("/proc")
-
-        def sample() -> None:
-            while proc.poll() is None:
-                peak[0] = max(peak[0], _tree_rss_kb(proc.pid, skip_root=GNU_TIME.exists()))  # not GNU time itself
-                time.sleep(SAMPLE_EVERY_S)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        if sampling:
-            sampler.start()
-        code = proc.wait()
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        if sampling:
-            sampler.join()
-        out = ""
-        if stdout_path is None:
-            stdout.seek(0)
-            out = stdout.read()[-4000:].decode("utf-8", errors="replace")
-        stdout.close()
-        stderr.seek(0)
-        err = stderr.read()[-4000:].decode("utf-8", errors="replace")
-        stderr.close()
-        rss_kb = None
-        if GNU_TIME.exists() and time_file.exists():
-            for line in time_file.read_text().splitlines():
-                if "Maximum resident set size" in line:
-                    rss_kb = int(line.rsplit(":", 1)[1])
-                elif "Exit status" in line:
-                    code = int(line.rsplit(":", 1)[1])
-                elif "Command terminated by signal" in line:
-                    code = -int(line.rsplit(" ", 1)[1])
-        else:
-            rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over every child so far
-        return Run(wall, cpu, rss_kb, (peak[0] or None) if sampling else None, code, err, out)
+# Modules a one-file run should not import when it does not need them (python -X importtime).
+HEAVY_MODULES = ("tfparse", "checkov", "jsonschema", "yaml", "mllint.report.json_report", "mllint.report.sarif",
+                 "mllint.report.junit", "mllint.report.github", "mllint.loaders.terraform", "multiprocessing")
+# checkov's own network use and banner, off so that it is timed on the files alone.
+CHECKOV_ENV = {"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "WARNING"}
 
 
 # --------------------------------------------------------------------------- the table
@@ -168,13 +95,19 @@ class Report:
     def missing(self, name: str, why: str = "not available", goal: str = "") -> None:
         self.add(name, "-", "", goal, why)
 
-    def add_run(self, label: str, run: Run) -> None:
+    def add_run(self, label: str, run: Run, memory_goal: bool = False) -> None:
         self.add(f"{label}: wall time", f"{run.wall:.2f}", "s")
-        self.add(f"{label}: CPU time (user + system)", f"{run.cpu:.2f}", "s")
-        if run.rss_kb is not None:
-            self.add(f"{label}: peak RSS, largest process", f"{run.rss_kb / 1024:.0f}", "MiB")
-        if run.tree_kb is not None:
-            self.add(f"{label}: peak RSS, process tree", f"{run.tree_kb / 1024:.0f}", "MiB")
+        self.add(f"{label}: CPU time (user + system, all processes)", f"{run.cpu:.2f}", "s")
+        goal = f"< {GOAL_MEMORY_MIB} MiB" if memory_goal else ""
+        for name, kb, with_goal in (("main process", run.main_kb, True), ("largest process", run.largest_kb, True),
+                                    ("process tree, RSS summed", run.tree_kb, False),
+                                    ("process tree, PSS summed", run.tree_pss_kb, True)):
+            if kb is not None:
+                mib = kb / 1024
+                self.add(f"{label}: peak memory, {name}", f"{mib:.0f}", "MiB", goal if with_goal else "",
+                         goal_result(mib, GOAL_MEMORY_MIB) if goal and with_goal else "")
+        if run.distinct:
+            self.add(f"{label}: processes at once (most) / over the run", f"{run.processes} / {run.distinct}", "count")
 
     def render(self) -> str:
         header = Row("measurement", "value", "unit", "goal", "result")
@@ -186,6 +119,14 @@ class Report:
             lines.append("  ".join(cells).rstrip())
             if i == 0:
                 lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|")
+
+        lines = ["| measurement | value | unit | goal | result |", "| --- | ---: | --- | --- | --- |"]
+        lines += [f"| {cell(r.name)} | {cell(r.value)} | {r.unit} | {cell(r.goal)} | {cell(r.result)} |" for r in self.rows]
         return "\n".join(lines)
 
 
@@ -338,18 +279,20 @@ def find_mllint(given: str | None) -> str:
 # --------------------------------------------------------------------------- the benchmarks
 
 
-def measure_best(cmd: list[str], repeat: int, stdout_path: Path | None = None, env: dict | None = None) -> Run:
-    """The fastest of `repeat` runs: other work on the machine only ever adds time."""
-    return min((measure(cmd, stdout_path, env) for _ in range(max(1, repeat))), key=lambda r: r.wall)
+def python_of(mllint: str) -> str:
+    """The Python that runs `mllint` (for the parse floor and -X importtime)."""
+    return tool_python(mllint) or sys.executable
 
 
-def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int, repeat: int,
-                 counts: bool = False) -> tuple[Run, dict | None]:
-    """The fastest run and mllint's JSON report (of the last run: the findings do not vary)."""
+def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int | None, repeat: int,
+                 counts: bool = False, memory_goal: bool = False) -> tuple[Run, dict | None]:
+    """The fastest run and mllint's JSON report (of the last run: the findings do not vary).
+    `jobs` None: mllint's default."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
-        run = measure_best([mllint, "scan", str(path), "--format", "json", "--jobs", str(jobs)], repeat, out)
-        report.add_run(label, run)
+        cmd = [mllint, "scan", str(path), "--format", "json"] + (["--jobs", str(jobs)] if jobs else [])
+        run = measure_best(cmd, repeat, out)
+        report.add_run(label, run, memory_goal=memory_goal)
         try:
             summary = json.loads(out.read_text())
         except (OSError, ValueError):
@@ -366,6 +309,53 @@ def bench_mllint(report: Report, mllint: str, path: Path, label: str, jobs: int,
     return run, summary
 
 
+def bench_floor(report: Report, mllint: str, path: Path, label: str, jobs: int, repeat: int) -> Run:
+    """benchmarks/parse_floor.py: discover and load, in the scan's worker set-up, nothing else."""
+    run = measure_best([python_of(mllint), str(HERE / "parse_floor.py"), str(path), "--jobs", str(jobs)], repeat)
+    report.add_run(label, run)
+    if run.code != 0:
+        report.notes.append(f"{label}: exit {run.code}: {run.stderr.strip()[-300:]}")
+    return run
+
+
+def floor_row(report: Report, label: str, scan: Run, floor: Run) -> None:
+    ratio = scan.wall / floor.wall if floor.wall > 0 else float("inf")
+    report.add(f"{label}: scan / parse floor, wall time", f"{ratio:.2f}", "ratio", f"<= {GOAL_FLOOR_RATIO}",
+               goal_result(ratio, GOAL_FLOOR_RATIO))
+    if floor.cpu > 0:
+        report.add(f"{label}: scan / parse floor, CPU time", f"{scan.cpu / floor.cpu:.2f}", "ratio")
+
+
+def linearity_rows(report: Report, runs: dict[int, Run], files: dict[int, int]) -> None:
+    """Time per file at each scale, and the largest scale's per-file time over the 1x one."""
+    for k, run in runs.items():
+        report.add(f"mllint {k}x: wall / CPU time per file", f"{run.wall / files[k] * 1000:.2f} / {run.cpu / files[k] * 1000:.2f}", "ms")
+    top = max(runs)
+    if top != 1 and 1 in runs:
+        wall = (runs[top].wall / files[top]) / (runs[1].wall / files[1])
+        cpu = (runs[top].cpu / files[top]) / (runs[1].cpu / files[1])
+        report.add(f"linearity: time per file {top}x / 1x, wall / CPU", f"{wall:.2f} / {cpu:.2f}", "ratio", "~1 (linear)")
+
+
+def bench_jobs(report: Report, mllint: str, path: Path, label: str, jobs: int, repeat: int, one: Run) -> None:
+    """--jobs 1 against --jobs N on the same files; and the default, which should be N processes."""
+    single, _ = bench_mllint(report, mllint, path, f"{label}, --jobs 1", 1, repeat)
+    report.add(f"{label}: speed-up --jobs {jobs} over --jobs 1, wall time", f"{single.wall / one.wall:.2f}", "x",
+               f"> 1 (up to {jobs})")
+    default, _ = bench_mllint(report, mllint, path, f"{label}, default --jobs", None, 1)
+    expected = cpus()
+    workers = max(0, default.processes - 1)
+    report.add(f"{label}: worker processes at once with the default --jobs", str(workers), "count",
+               f"= usable CPUs ({expected})", "met" if workers == expected else "missed")
+
+
+def cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def bench_startup(report: Report, mllint: str, path: Path, label: str, goal: bool) -> None:
     cmd = [mllint, "scan", str(path)]
     # Warm-up: the page cache, and byte-compiled modules as `pip install` leaves them
@@ -379,34 +369,58 @@ def bench_startup(report: Report, mllint: str, path: Path, label: str, goal: boo
     else:
         report.add(name, f"{median:.3f}", "s")
     report.add(f"{label}: CPU time (median of {STARTUP_RUNS})", f"{statistics.median(r.cpu for r in runs):.3f}", "s")
+    report.add(f"{label}: processes", str(max(r.processes for r in runs)), "count")
     if runs[0].code not in (0, 1):
         said = (runs[0].stderr.strip() or runs[0].stdout.strip()).splitlines()
         report.notes.append(f"{label}: exit {runs[0].code}: {said[-1][-300:] if said else ''}")
 
 
-def bench_checkov(report: Report, checkov: str | None, path: Path, repeat: int) -> Run | None:
-    label = "checkov 1x (its built-in checks)"
+def bench_imports(report: Report, mllint: str, path: Path, label: str) -> None:
+    """Which heavy modules a one-file run imports (`python -X importtime`), and the slowest."""
+    cmd = [python_of(mllint), "-X", "importtime", "-m", "mllint", "scan", str(path)]
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        report.missing(f"{label}: heavy imports", str(exc))
+        return
+    cumulative: dict[str, int] = {}
+    total = 0  # microseconds, over the imports made at the top level (the others are inside them)
+    for line in run.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if match:
+            cumulative[match.group(4)] = int(match.group(2))
+            total += int(match.group(2)) if len(match.group(3)) == 1 else 0
+    heavy = [m for m in HEAVY_MODULES if m in cumulative]
+    report.add(f"{label}: heavy modules imported", ", ".join(f"{m} {cumulative[m] / 1000:.0f} ms" for m in heavy) or "none",
+               "", "only what one template needs")
+    report.add(f"{label}: all imports (under -X importtime, which slows them)", f"{total / 1000:.0f}", "ms")
+
+
+def bench_checkov(report: Report, checkov: str | None, path: Path, repeat: int, checks: list[str] | None,
+                  label: str, env: dict | None = None) -> tuple[Run | None, list]:
+    """checkov -d PATH on Terraform and CloudFormation, with `checks` (--check) or its own."""
     if checkov is None:
         report.missing(label)
-        return None
+        return None, []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "checkov.json"
         cmd = [checkov, "-d", str(path), "--quiet", "--compact", "-o", "json",
-               "--framework", "terraform", "cloudformation", "--skip-download"]
-        run = measure_best(cmd, repeat, out)
+               "--framework", "terraform", "cloudformation", "--skip-download", *(checks or [])]
+        run = measure_best(cmd, repeat, out, env={**(env or os.environ), **CHECKOV_ENV})
         report.add_run(label, run)
         try:
             results = json.loads(out.read_text())
         except (OSError, ValueError):
             results = []
     if run.code not in (0, 1):
-        report.notes.append(f"checkov: exit {run.code}: {run.stderr.strip()[-300:]}")
+        report.notes.append(f"{label}: exit {run.code}: {run.stderr.strip()[-300:]}")
     results = results if isinstance(results, list) else [results]
-    summaries = [r.get("summary", {}) for r in results if isinstance(r, dict)]
-    if summaries:
-        report.add(f"{label}: resources", str(sum(s.get("resource_count", 0) for s in summaries)), "count")
-        report.add(f"{label}: parsing errors", str(sum(s.get("parsing_errors", 0) for s in summaries)), "count")
-    return run
+    if checks is None:
+        summaries = [r.get("summary", {}) for r in results if isinstance(r, dict)]
+        if summaries:
+            report.add(f"{label}: resources", str(sum(s.get("resource_count", 0) for s in summaries)), "count")
+            report.add(f"{label}: parsing errors", str(sum(s.get("parsing_errors", 0) for s in summaries)), "count")
+    return run, results
 
 
 def checkov_id(policy_id: str) -> str:
@@ -454,7 +468,7 @@ def checkov_failed(results: list) -> set[tuple[str, str, str]]:
 
 
 def bench_checkov_with_mllint_policies(report: Report, checkov: str | None, install: bool, mllint: str, path: Path,
-                                       mllint_run: Run, mllint_summary: dict | None, repeat: int) -> str:
+                                       mllint_run: Run, mllint_summary: dict | None, repeat: int) -> tuple[str, Run | None]:
     """checkov running only mllint's policies (the bridge) on `path`: the test of the speed goal, and
     whether checkov fails exactly the (check, file, resource) that `mllint scan` finds.
     Returns how checkov got mllint, for the header."""
@@ -464,20 +478,11 @@ def bench_checkov_with_mllint_policies(report: Report, checkov: str | None, inst
     if checks_dir is None:
         report.missing(label, why)
         report.missing(ratio, why, goal=GOAL_TEXT)
-        return f"mllint in checkov: {why}"
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "checkov.json"
-        cmd = [checkov, "-d", str(path), "--quiet", "--compact", "-o", "json",
-               "--framework", "terraform", "cloudformation", "--skip-download",
-               "--external-checks-dir", checks_dir, "--check", "CKV_MLLINT_*"]
-        run = measure_best(cmd, repeat, out, env=tool_env())
-        report.add_run(label, run)
-        try:
-            results = json.loads(out.read_text())
-        except (OSError, ValueError):
-            results = None
-    if run.code not in (0, 1):
-        report.notes.append(f"{label}: exit {run.code}: {run.stderr.strip()[-300:]}")
+        return f"mllint in checkov: {why}", None
+    run, results = bench_checkov(report, checkov, path, repeat, ["--external-checks-dir", checks_dir, "--check", "CKV_MLLINT_*"],
+                                 label, env=tool_env())
+    if not results:
+        results = None
     bridge_errors = [line for line in run.stderr.splitlines() if "mllint: error:" in line]
     if bridge_errors:
         report.notes.append(f"{label}: the bridge logged {len(bridge_errors)} error(s); last: {bridge_errors[-1][-300:]}")
@@ -486,7 +491,7 @@ def bench_checkov_with_mllint_policies(report: Report, checkov: str | None, inst
     policies = bridged_policies(mllint)
     if results is None or mllint_summary is None or policies is None:
         report.missing("verdicts: checkov (mllint policies) vs mllint scan, 1x", "not compared (no JSON output)")
-        return f"mllint in checkov: {checks_dir}"
+        return f"mllint in checkov: {checks_dir}", run
     theirs = checkov_failed(results if isinstance(results, list) else [results])
     ours = mllint_failed(mllint_summary, path, policies)
     report.add(f"{label}: FAILED (check, file, resource)", str(len(theirs)), "count")
@@ -501,7 +506,7 @@ def bench_checkov_with_mllint_policies(report: Report, checkov: str | None, inst
             report.notes.append(f"verdicts {side}: {check} {os.path.relpath(file)} {address}")
         if len(keys) > 10:
             report.notes.append(f"verdicts {side}: ... and {len(keys) - 10} more")
-    return f"mllint in checkov: this checkout, {checks_dir}"
+    return f"mllint in checkov: this checkout, {checks_dir}", run
 
 
 def ratio_row(report: Report, name: str, mllint: Run, other: Run | None, goal: str = "",
@@ -517,8 +522,8 @@ def ratio_row(report: Report, name: str, mllint: Run, other: Run | None, goal: s
     if mllint.cpu > 0 and other.cpu > 0:
         report.add(name.replace("wall time", "CPU time"), f"{mllint.cpu / other.cpu:.3f}", "ratio", "",
                    f"mllint uses {other.cpu / mllint.cpu:.1f}x less CPU")
-    if mllint.tree_kb and other.tree_kb:
-        report.add(name.replace("wall time", "peak RSS of the tree"), f"{mllint.tree_kb / other.tree_kb:.3f}", "ratio")
+    if mllint.tree_pss_kb and other.tree_pss_kb:
+        report.add(name.replace("wall time", "peak memory of the tree (PSS)"), f"{mllint.tree_pss_kb / other.tree_pss_kb:.3f}", "ratio")
 
 
 def describe_corpus(path: Path) -> str:
@@ -560,12 +565,33 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, {ram}, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
 
 
+def parse_scales(text: str) -> list[int]:
+    scales = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not scales or scales[0] != 1 or any(k < 1 for k in scales):
+        raise argparse.ArgumentTypeError("a comma-separated list of scales that starts with 1, e.g. 1,10,100")
+    return scales
+
+
+def write_doc(header: list[str], report: Report, footnotes: list[str]) -> None:
+    """Replace the figures between the markers of docs/performance.md."""
+    text = DOC.read_text(encoding="utf-8")
+    if DOC_BEGIN not in text or DOC_END not in text:
+        print(f"{DOC}: markers not found ({DOC_BEGIN} ... {DOC_END}); not updated", file=sys.stderr)
+        return
+    block = "\n".join([DOC_BEGIN, "", *(f"- {line}" for line in header), "", report.markdown(), "",
+                       *(f"- {line}" for line in footnotes), "", DOC_END])
+    before, rest = text.split(DOC_BEGIN, 1)
+    after = rest.split(DOC_END, 1)[1]
+    DOC.write_text(before + block + after, encoding="utf-8")
+    print(f"figures written to {DOC}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--full", action="store_true", help="also scan the 100x corpus (20,000 + 20,000 files; slow)")
-    parser.add_argument("--no-10x", dest="ten", action="store_false", help="skip the 10x corpus")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mllint --jobs (default: CPU count, %(default)s)")
+    parser.add_argument("--scales", type=parse_scales, default=[1, 10, 100], metavar="1,10,100",
+                        help="corpus sizes to scan (default: 1,10,100; 100x is 60,000 files and takes minutes)")
+    parser.add_argument("--jobs", type=int, default=cpus(), help="mllint --jobs (default: the usable CPUs, %(default)s)")
     parser.add_argument("--modules", type=int, default=200, help="Terraform modules at 1x (default: 200)")
     parser.add_argument("--templates", type=int, default=200, help="CloudFormation templates at 1x (default: 200)")
     parser.add_argument("--mllint", help="mllint executable (default: the repo's .venv, else PATH)")
@@ -574,13 +600,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", dest="install", action="store_false",
                         help="never pip-install checkov / cfn-lint, nor this checkout of mllint next to checkov")
     parser.add_argument("--repeat", type=int, default=1, metavar="R",
-                        help="runs per corpus scan and tool run; the fastest is reported (default: 1)")
+                        help="runs per measurement below 100x; the fastest is kept (default: 1; 100x runs once)")
     parser.add_argument("--no-tools", dest="tools", action="store_false", help="measure mllint only")
+    parser.add_argument("--write-doc", action="store_true", help=f"also write the figures into {os.path.relpath(DOC, REPO)}")
     args = parser.parse_args(argv)
 
     mllint = find_mllint(args.mllint)
-    scales = [1] + ([10] if args.ten else []) + ([100] if args.full else [])
+    scales = args.scales
     corpora = {k: corpus(k, args.modules, args.templates) for k in scales}
+    files = {k: generate_corpus.read_manifest(corpora[k])["files"] for k in scales}
     checkov = find_tool("checkov", args.checkov, args.install) if args.tools else None
     cfn_lint = find_tool("cfn-lint", args.cfn_lint, args.install) if args.tools else None
 
@@ -595,18 +623,30 @@ def main(argv: list[str] | None = None) -> int:
     print("measuring ...", file=sys.stderr, flush=True)
     runs, summaries = {}, {}
     for k in scales:
-        runs[k], summaries[k] = bench_mllint(report, mllint, corpora[k], f"mllint {k}x, --jobs {args.jobs}", args.jobs, args.repeat, counts=True)
+        repeat = args.repeat if k < 100 else 1
+        label = f"mllint {k}x"
+        runs[k], summaries[k] = bench_mllint(report, mllint, corpora[k], f"{label}, --jobs {args.jobs}", args.jobs, repeat,
+                                             counts=True, memory_goal=(k == 10))
+        floor = bench_floor(report, mllint, corpora[k], f"parse floor {k}x, --jobs {args.jobs}", args.jobs, repeat)
+        floor_row(report, label, runs[k], floor)
+    linearity_rows(report, runs, files)
     if args.jobs != 1:
-        bench_mllint(report, mllint, one_x, "mllint 1x, --jobs 1", 1, args.repeat)
+        for k in [k for k in scales if k <= 10]:
+            bench_jobs(report, mllint, corpora[k], f"mllint {k}x", args.jobs, args.repeat, runs[k])
     bench_startup(report, mllint, small_template, f"mllint one template ({small_template.stat().st_size} B)", goal=True)
     bench_startup(report, mllint, small_module, "mllint one Terraform module", goal=False)
+    bench_imports(report, mllint, small_template, "mllint one template")
 
+    bridge = ""
     if args.tools:
-        checkov_run = bench_checkov(report, checkov, one_x, args.repeat)
+        checkov_run, _ = bench_checkov(report, checkov, one_x, args.repeat, None, "checkov 1x (its built-in checks)")
         ratio_row(report, "mllint / checkov (built-in checks) 1x, wall time", runs[1], checkov_run,
                   GOAL_TEXT, 1 / GOAL_SPEEDUP, indicative=True)
-        bridge = bench_checkov_with_mllint_policies(report, checkov, args.install, mllint, one_x, runs[1], summaries[1],
-                                                    args.repeat)
+        bridge, _ = bench_checkov_with_mllint_policies(report, checkov, args.install, mllint, one_x, runs[1], summaries[1],
+                                                       args.repeat)
+        bare, _ = bench_checkov(report, checkov, one_x, args.repeat, ["--check", "CKV_MLLINT_*"],
+                                "checkov 1x (no check: start-up, parsing, graph)")
+        ratio_row(report, "mllint / checkov with no check 1x, wall time", runs[1], bare)
         cfn_templates, _ = bench_mllint(report, mllint, one_x / "cloudformation", "mllint 1x templates only", args.jobs, args.repeat)
         cfn_run = None
         if cfn_lint is None:
@@ -619,31 +659,40 @@ def main(argv: list[str] | None = None) -> int:
         ratio_row(report, "mllint / cfn-lint 1x templates, wall time", cfn_templates, cfn_run)
 
     others = other_work(cpu_before, cpu_seconds())
-    print(f"mllint benchmark, {date.today().isoformat()}: {machine()}")
+    command = " ".join(["python3 benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])])
+    header = [f"measured {date.today().isoformat()}: `{command}`",
+              f"machine: {machine()}"]
     if others is not None:
-        print(f"other processes used {others:.0%} of the machine's CPU time while this ran")
+        header.append(f"other processes used {others:.0%} of the machine's CPU time while this ran")
         if others > 0.10:
             advice = "rerun on a quiet machine" + (", or with --repeat 3 (the fastest run is kept)" if args.repeat < 3 else "")
             report.notes.append(f"other work used {others:.0%} of the CPU time during the run: times are inflated; {advice}")
-    print(f"{named(version_of(mllint), 'mllint')} at {revision} ({mllint}), --jobs {args.jobs}")
+    header.append(f"{named(version_of(mllint), 'mllint')} at {revision} ({os.path.relpath(mllint, REPO)}), --jobs {args.jobs}")
     if args.tools:
         for name, tool in (("checkov", checkov), ("cfn-lint", cfn_lint)):
-            print(f"{named(version_of(tool), name)} ({tool})" if tool else f"{name}: not available")
-        print(bridge)
+            header.append(f"{named(version_of(tool), name)} ({os.path.relpath(tool, REPO)})" if tool else f"{name}: not available")
+        header.append(f"{bridge}; checkov runs with {' '.join(f'{k}={v}' for k, v in CHECKOV_ENV.items())}, "
+                      "`--framework terraform cloudformation --skip-download`")
     for k in scales:
-        print(f"corpus {k}x: {describe_corpus(corpora[k])}")
-    print(f"peak RSS: largest process from {'GNU time -v' if GNU_TIME.exists() else 'getrusage(RUSAGE_CHILDREN)'}; "
-          f"process tree = sum over the tree, sampled every {SAMPLE_EVERY_S * 1000:.0f} ms")
+        header.append(f"corpus {k}x: {describe_corpus(corpora[k])}")
+    header.append(f"memory: main = the mllint process, largest = the largest process ({'GNU time -v' if GNU_TIME.exists() else 'VmHWM'}), "
+                  f"tree = summed over the process tree (RSS counts pages shared by forked workers once per process, "
+                  f"PSS splits them), sampled every {SAMPLE_EVERY_S * 1000:.0f} ms")
+    footnotes = []
+    if args.tools:
+        footnotes.append(f"goal: {GOAL_TEXT} against checkov running mllint's policies. checkov's built-in checks "
+                         "are not mllint's policies, so that row only indicates the gap.")
+    footnotes += [f"note: {note}" for note in report.notes]
+    for line in header:
+        print(line)
     print()
     print(report.render())
-    if args.tools:
-        print(f"\n* goal: {GOAL_TEXT} on the same policies. checkov's built-in checks are not mllint's policies, "
-              "so that row only indicates the gap; the row with mllint's policies inside checkov tests the goal.")
-    if report.notes:
+    if footnotes:
         print()
-        print("notes:")
-        for note in report.notes:
-            print(f"  - {note}")
+        for line in footnotes:
+            print(f"  - {line}")
+    if args.write_doc:
+        write_doc(header, report, footnotes)
     return 0
 
 

@@ -76,7 +76,7 @@ def _load_options(command):
     """Options of how IaC is loaded (shared by scan and baseline)."""
     options = [
         click.option("--var-file", "var_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path), help="Terraform variables file applied after terraform.tfvars and *.auto.tfvars (repeatable)."),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes that evaluate modules and templates.  [default: number of CPUs]"),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes that evaluate modules and templates.  [default: the CPUs this process may use]"),
         click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds allowed to evaluate one Terraform module before it is reported as an error."),
     ]
     for option in reversed(options):
@@ -97,6 +97,7 @@ def _settings(targets: list[Path], config, fail_on, select, ignore, policy_dirs,
 
 def _scan_options(targets: list[Path], settings, var_files, jobs, timeout):
     from mllint.scan import ScanOptions
+    from mllint.workers import default_jobs
 
     for var_file in var_files:
         if not var_file.is_file():
@@ -104,7 +105,7 @@ def _scan_options(targets: list[Path], settings, var_files, jobs, timeout):
     return ScanOptions(
         paths=targets,
         root=_scan_root(targets),
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs or default_jobs(),
         timeout=timeout,
         var_files=list(var_files),
         policy_dirs=list(settings.policy_dirs),
@@ -188,7 +189,16 @@ def _destinations(formats: list[str], output: str | None, output_dir: Path | Non
 def _emit(report, output_format: str, destination: Path | None, colour: bool | None, verbose: bool) -> None:
     from importlib import import_module
 
-    renderer = import_module(f"mllint.report.{RENDERERS[output_format]}").render
+    module = import_module(f"mllint.report.{RENDERERS[output_format]}")
+    if hasattr(module, "chunks"):  # written piece by piece: a large report is never held whole
+        if destination:
+            with destination.open("w", encoding="utf-8") as handle:
+                handle.writelines(module.chunks(report))
+        else:
+            for chunk in module.chunks(report):
+                click.echo(chunk, nl=False)
+        return
+    renderer = module.render
     if output_format == "text":
         use_colour = _use_colour(colour, str(destination) if destination else None)
         text = renderer(report, colour=use_colour, verbose=verbose)

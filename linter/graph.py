@@ -55,11 +55,12 @@ def own_name(resource: Resource) -> str | None:
 
 
 def label_of(resource: Resource) -> str:
-    """The name a person gave the block: Terraform label or CloudFormation logical id."""
+    """The name a person gave the block: Terraform label or CloudFormation logical id
+    (in a nested stack, the part after the last `/`)."""
     if resource.framework == "terraform":
         tail = resource.address.rsplit(".", 1)[-1]
         return tail.split("[", 1)[0]
-    return resource.address
+    return resource.address.rsplit("/", 1)[-1]
 
 
 class UnitGraph:

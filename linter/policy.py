@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import string
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -51,15 +51,23 @@ class Policy:
     def code(self) -> str:
         return f"{self.id} {self.name}"
 
-    @property
+    @cached_property
     def validator(self) -> Draft202012Validator:
         return _validator(json.dumps(self.when, sort_keys=True))
+
+    @cached_property
+    def _role_validators(self) -> tuple[Draft202012Validator, ...]:
+        return tuple(_validator(json.dumps(s, sort_keys=True)) for s in _role_schemas(self.when))
 
     def role_decided(self, facts: dict) -> bool:
         """True when the policy constrains `role` and this resource's role satisfies it."""
         if "role" not in facts:
             return False
-        return any(_validator(json.dumps(s, sort_keys=True)).is_valid(facts["role"]) for s in _role_schemas(self.when))
+        return any(v.is_valid(facts["role"]) for v in self._role_validators)
+
+    def __getstate__(self) -> dict:
+        """Pickled without the compiled validators (a worker compiles its own)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("validator", "_role_validators")}
 
 
 @lru_cache(maxsize=None)

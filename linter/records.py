@@ -18,7 +18,9 @@ Values inside `Resource.props` follow one convention for both frameworks:
   Terraform JSON-string attributes (`container_definitions`) stay strings.
 * CloudFormation intrinsics are resolved where their parts are known
   (`Ref` to a parameter -> its `Default`, `Fn::Sub`/`Fn::Join` of known parts);
-  `AWS::NoValue` removes the key.
+  `AWS::NoValue` removes the key. `props` itself is UNKNOWN when a whole
+  `Properties` block can't be known (an `Fn::If` whose condition can't be
+  evaluated): nothing about the resource is known, not even what it leaves unset.
 """
 from __future__ import annotations
 

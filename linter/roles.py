@@ -107,8 +107,11 @@ def _words(name: str) -> str:
 def _matches(items: tuple[Item, ...], signals: Signals) -> list[tuple[Item, str]]:
     """Each item that matches, with the first value it matched."""
     found = []
+    candidates: dict[str, list[str]] = {}  # per source, computed once for all its items
     for item in items:
-        for value in _candidates(signals, item.where):
+        if item.where not in candidates:
+            candidates[item.where] = _candidates(signals, item.where)
+        for value in candidates[item.where]:
             if item.pattern.search(value):
                 found.append((item, value))
                 break

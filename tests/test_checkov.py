@@ -8,8 +8,10 @@ Without the virtualenv they are skipped, except in CI (CI=true), where they fail
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -21,8 +23,12 @@ import yaml
 from conftest import FIXTURES, REPO, run_scan
 from mllint.checkov_bridge import EXTERNAL_CHECKS_DIR
 from mllint.checkov_bridge.verdicts import SEVERITIES, checkov_id
+from mllint.loaders.tf_registry import module_address
+from mllint.loaders.cfn_intrinsics import Resolver
+from mllint.loaders.cfn_nested import template_address
+from mllint.loaders.cfn_yaml import TemplateError, parse_template
 from mllint.policy import load_policies
-from mllint.scan import ScanOptions, scan
+from mllint.scan import ScanOptions, ScanReport, scan
 
 CHECKOV_VENV = Path(os.environ.get("MLLINT_CHECKOV_VENV", REPO / ".venv-checkov"))
 POLICIES = {p.id: p for p in load_policies()}
@@ -97,6 +103,77 @@ def keys(results: list[Result], result: str) -> set[tuple[str, str, str]]:
     return {(r.check_id, r.file, r.address) for r in results if r.result == result}
 
 
+def terraform_json(file: str) -> bool:
+    """checkov reads `.tf.json` with its own `terraform_json` framework, which names resources
+    `resource.<name>`: compared by file and line in test_terraform_json_framework_gives_mllint_verdicts."""
+    return file.endswith(".tf.json")
+
+
+_MODULE_CALL = re.compile(r'module\s+"([^"]+)"\s*\{[^{}]*?\bsource\s*=\s*"([^"]+)"')
+
+
+def _registry_module_calls() -> set[tuple[str, str]]:
+    """(file, module name) of the fixtures' calls of registry modules mllint knows: checkov with
+    --skip-download expands none of them (neither from .terraform/modules nor from inputs)."""
+    calls = set()
+    for path in FIXTURES.rglob("*.tf"):
+        if ".terraform" not in path.parts:
+            for name, source in _MODULE_CALL.findall(path.read_text()):
+                if module_address(source):
+                    calls.add((path.relative_to(FIXTURES).as_posix(), name))
+    return calls
+
+
+REGISTRY_CALLS = _registry_module_calls()
+
+
+def _cloudformation_unseen() -> set[tuple[str, str]]:
+    """(file, logical id) of the fixtures' CloudFormation resources checkov drops: those that
+    Fn::ForEach generates (checkov does not expand it) and those under a Condition that is false
+    with the parameters' defaults (checkov removes them; mllint keeps them, with a note)."""
+    unseen = set()
+    for path in sorted(FIXTURES.rglob("*")):
+        if path.suffix not in CFN_SUFFIXES or "cloudformation" not in path.relative_to(FIXTURES).parts:
+            continue
+        try:
+            template = parse_template(path.read_text())
+        except (TemplateError, UnicodeDecodeError):
+            continue
+        if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+            continue
+        resolver = Resolver(template)
+        for address, body in resolver.bodies.items():
+            condition = body.get("Condition") if isinstance(body, dict) else None
+            if resolver.origins[address] != address or (
+                    isinstance(condition, str) and resolver.condition(condition) is False):
+                unseen.add((path.relative_to(FIXTURES).as_posix(), address))
+    return unseen
+
+
+CLOUDFORMATION_UNSEEN = _cloudformation_unseen()
+
+
+def unseen_by_checkov(file: str, address: str) -> bool:
+    """A resource of a registry module call in `file` (or in a case directory), or of a plan JSON
+    case (`<ID>/plan/`, read by checkov's `terraform_plan` framework, not run here), or a
+    CloudFormation resource checkov drops (CLOUDFORMATION_UNSEEN): mllint judges it, this checkov
+    run never sees it (docs/checkov.md)."""
+    return "/.terraform/" in file or "/plan/" in file or (file, address) in CLOUDFORMATION_UNSEEN or any(
+        (called == file or called.startswith(file + "/")) and address.startswith((f"module.{name}.", f"module.{name}["))
+        for called, name in REGISTRY_CALLS
+    )
+
+
+def without_terraform_json(report: ScanReport) -> ScanReport:
+    """mllint's report without the `.tf.json` resources, which `--framework terraform` does not read,
+    and without the resources of registry module calls, which checkov does not expand."""
+    return dataclasses.replace(
+        report,
+        findings=[f for f in report.findings if not terraform_json(f.file) and not unseen_by_checkov(f.file, f.address)],
+        modelled=[m for m in report.modelled if not terraform_json(m[0]) and not unseen_by_checkov(m[0], m[1])],
+    )
+
+
 @pytest.fixture(scope="module")
 def fixtures_run(checks_dir):
     """checkov and `mllint scan` over every fixture, once."""
@@ -106,9 +183,10 @@ def fixtures_run(checks_dir):
 
 def test_checkov_fails_exactly_what_mllint_scan_fails(fixtures_run):
     status, results, report = fixtures_run
+    report = without_terraform_json(report)
     judged = [f for f in report.findings if f.policy_id in POLICIES]  # not the suppression diagnostics
-    expected_failed = {(checkov_id(f.policy_id), f.file, f.address) for f in judged if not f.suppressed}
-    expected_skipped = {(checkov_id(f.policy_id), f.file, f.address) for f in judged if f.suppressed}
+    expected_failed = {(checkov_id(f.policy_id), f.file, template_address(f.address)) for f in judged if not f.suppressed}
+    expected_skipped = {(checkov_id(f.policy_id), f.file, template_address(f.address)) for f in judged if f.suppressed}
     failed = keys(results, "FAILED")
     assert status == 1
     assert sorted(failed - expected_failed) == [] and sorted(expected_failed - failed) == []
@@ -121,8 +199,9 @@ def test_checkov_judges_every_resource_mllint_judges(fixtures_run):
     """Every (policy, resource) that mllint models is answered PASSED/FAILED/SKIPPED in checkov: none
     is left UNKNOWN (checkov would drop it from the report) and checkov judges nothing mllint doesn't."""
     _, results, report = fixtures_run
+    report = without_terraform_json(report)
     modelled = {
-        (checkov_id(policy.id), file, address)
+        (checkov_id(policy.id), file, template_address(address))
         for file, address, kind in report.modelled
         for policy in POLICIES.values()
         if kind in policy.kinds
@@ -159,10 +238,36 @@ def test_fixture_expectations_hold_in_checkov(fixtures_run, expected_file: Path)
             return file == where or file.startswith(where + "/")
 
         mine = [r for r in results if r.check_id == check and inside(r.file)]
-        assert sorted(r.address for r in mine if r.result == "FAILED") == sorted(expectation.get("fail", [])), where
+        in_json = {address for file, address, _ in report.modelled if inside(file) and terraform_json(file)}
+        in_json |= {a for a in expectation.get("fail", []) + expectation.get("pass", [])
+                    if unseen_by_checkov(where, a)}  # registry modules, Fn::ForEach, false Conditions
+        failed = {template_address(address) for address in set(expectation.get("fail", [])) - in_json}  # checkov: nested stacks on their own
+        assert sorted(r.address for r in mine if r.result == "FAILED") == sorted(failed), where
         judged = {address for file, address, kind in report.modelled if inside(file) and kind in policy.kinds}
-        passes = set(expectation.get("pass", [])) & judged
+        passes = {template_address(address) for address in set(expectation.get("pass", [])) & (judged - in_json)}
         assert passes <= {r.address for r in mine if r.result == "PASSED"}, where
+
+
+def test_terraform_json_framework_gives_mllint_verdicts(checks_dir, fixtures_run):
+    """`.tf.json` (and CDK for Terraform's cdk.tf.json) through checkov's `terraform_json` framework:
+    the same failures as `mllint scan`, matched by file and first line (checkov names the resource
+    `resource.<name>`, without its type)."""
+    run = subprocess.run(
+        [str(_bin("checkov")), "--directory", "fixtures", "--framework", "terraform_json", "--skip-download",
+         "--external-checks-dir", checks_dir, "--check", "CKV_MLLINT_*", "--output", "json"],
+        cwd=REPO, capture_output=True, text=True, env=_env(), check=False, timeout=600,
+    )
+    assert run.returncode == 1, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    failed = {
+        (record["check_id"], Path(record["file_abs_path"]).resolve().relative_to(FIXTURES).as_posix(),
+         record["file_line_range"][0])
+        for record in report["results"]["failed_checks"]
+    }
+    expected = {(checkov_id(f.policy_id), f.file, f.line) for f in fixtures_run[2].findings
+                if f.policy_id in POLICIES and terraform_json(f.file) and not f.suppressed}
+    assert ("CKV_MLLINT_201", "ML201/terraform/cdktf_nightly_retrain/cdktf.out/stacks/ml-training/cdk.tf.json", 87) in failed
+    assert failed == expected
 
 
 def _copy_case(case: str, to: Path) -> Path:

@@ -551,7 +551,6 @@ def test_resource_level_errors_skip_only_that_resource(tmp_path):
           Fn::ForEach::Topics:
             - Name
             - [A, B]
-            - Topic${Name}: {Type: AWS::SNS::Topic}
           Good:
             Type: AWS::SNS::Topic
         """)
@@ -562,8 +561,7 @@ def test_resource_level_errors_skip_only_that_resource(tmp_path):
         LoadError("template.yaml", 5, "resource BadProperties: Properties must be a mapping"),
         LoadError("template.yaml", 8, "resource BadCondition: Condition must be a condition name"),
         LoadError("template.yaml", 11,
-                  "resource Fn::ForEach::Topics: Fn::ForEach is not supported; "
-                  "the resources it generates are not checked"),
+                  "resource Fn::ForEach::Topics must be a list of [identifier, collection, {output key: value}]"),
     ]
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from mllint.records import UNKNOWN, LoadResult, Resource
-from mllint.workers import WorkerPool
+from mllint.workers import GO_GC_PERCENT, WorkerPool
 
 LOAD_MODULE = "mllint.loaders.terraform:load_module"
 
@@ -156,3 +156,34 @@ def test_the_task_limit_holds_across_workers_and_map_calls():
     served = Counter(r.resources[0].props["pid"] for r in results)
     assert max(served.values()) == 2 and len(served) >= 5
     assert multiprocessing.active_children() == []
+
+
+_INITIALISED: list[str] = []
+
+
+def remember(word: str) -> None:
+    _INITIALISED.append(word)
+
+
+def initialised(unit: str) -> tuple[str, list[str], str | None]:
+    return unit, list(_INITIALISED), os.environ.get("GOGC")
+
+
+def as_tuple(unit: str, message: str) -> tuple[str, list[str], str]:
+    return unit, [], message
+
+
+def test_initializer_runs_once_in_each_worker_and_failures_take_the_pools_shape(monkeypatch):
+    """The scan hands its policies to each worker once (initializer) and gets its own result type
+    back, a crash included (failure); tfparse's Go runtime gets GOGC unless the user set it."""
+    monkeypatch.delenv("GOGC", raising=False)
+    tasks = [(initialised, (f"u{i}",), f"u{i}") for i in range(4)] + [(abort, ("bad",), "bad")]
+    with WorkerPool(jobs=1, timeout=10, initializer=remember, initargs=("policies",), failure=as_tuple) as pool:
+        results = list(pool.map(tasks))
+    assert results[:4] == [(f"u{i}", ["policies"], GO_GC_PERCENT) for i in range(4)]
+    assert results[4][0] == "bad" and "evaluator crashed (signal SIGABRT)" in results[4][2]
+    assert _INITIALISED == []  # in the workers only
+    monkeypatch.setenv("GOGC", "50")
+    with WorkerPool(jobs=1, timeout=10) as pool:
+        ((_, _, gogc),) = pool.map([(initialised, ("u",), "u")])
+    assert gogc == "50"

@@ -5,6 +5,8 @@ with the resources linked to it and the module that calls it. So the bridge
 scans what checkov scans with mllint's own pipeline - once per target and
 process - and answers each check from the findings on that file and address:
 the verdicts are mllint's by construction. Nothing here imports checkov.
+checkov judges a nested stack's template on its own, by logical id: its
+resource fails when mllint fails it in any stack that nests it.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mllint.loaders.cfn_nested import template_address
 from mllint.policy import Policy
 from mllint.records import Finding
 from mllint.scan import ScanOptions, ScanReport
@@ -91,10 +94,10 @@ class _Scanned:
 
     def __init__(self, report: ScanReport, root: Path):
         self.policies = {p.id for p in report.policies}
-        self.modelled = {(str((root / file).resolve()), address) for file, address, _ in report.modelled}
+        self.modelled = {(str((root / file).resolve()), template_address(address)) for file, address, _ in report.modelled}
         self.findings: dict[tuple[str, str, str], list[Finding]] = {}
         for finding in report.findings:
-            key = (str((root / finding.file).resolve()), finding.address, finding.policy_id)
+            key = (str((root / finding.file).resolve()), template_address(finding.address), finding.policy_id)
             self.findings.setdefault(key, []).append(finding)
         self.errors = [str(error) for error in report.errors]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 from mllint.records import UNKNOWN, Link, Resource
@@ -16,6 +17,7 @@ from mllint.records import UNKNOWN, Link, Resource
 _NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
 
 
+@lru_cache(maxsize=8192)  # property names repeat: one normalisation each
 def _norm(key: str) -> str:
     return key.replace("_", "").replace("-", "").lower()
 

@@ -24,7 +24,10 @@ def batch_containers(props: dict) -> list[dict] | Any:
     ecs = decode_json(get(props, "ecs_properties"))
     if ecs is UNKNOWN:
         return UNKNOWN
-    for task in _dict_list(get(ecs, "task_properties")) if ecs else []:
+    tasks = _dict_list(get(ecs, "task_properties")) if ecs else []
+    if tasks is UNKNOWN:
+        return UNKNOWN
+    for task in tasks:
         more = _dict_list(get(task, "containers"))
         if more is UNKNOWN:
             return UNKNOWN
@@ -32,7 +35,10 @@ def batch_containers(props: dict) -> list[dict] | Any:
     nodes = decode_json(get(props, "node_properties"))
     if nodes is UNKNOWN:
         return UNKNOWN
-    for node_range in _dict_list(get(nodes, "node_range_properties")) if nodes else []:
+    ranges = _dict_list(get(nodes, "node_range_properties")) if nodes else []
+    if ranges is UNKNOWN:
+        return UNKNOWN
+    for node_range in ranges:
         container = get(node_range, "container")
         if container is UNKNOWN:
             return UNKNOWN

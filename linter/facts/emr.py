@@ -82,7 +82,7 @@ def _auto_termination(cluster: Resource) -> Any:
 def _service_applications(props: Any) -> Any:
     """The cluster's applications that serve clients outside YARN (HBase, Presto, Trino)."""
     applications = get(props, "applications")
-    if applications is UNKNOWN:
+    if applications is UNKNOWN or (applications and not isinstance(applications, list)):
         return UNKNOWN
     names = [get(app, "name") if isinstance(app, dict) else app for app in applications or []]
     if any(not isinstance(name, str) for name in names):

@@ -125,7 +125,9 @@ def _variants_without_autoscaling(variants: list, endpoints: list[Resource], gra
             resource_id = ["endpoint", name, "variant", variant_name]
             scaled, why = autoscaling(graph, endpoint, VARIANT_DIMENSION, resource_id, by_reference=False)
             if scaled is False:
-                shown = variant_name if isinstance(variant_name, str) else "(unnamed variant)"
+                shown = variant_name if isinstance(variant_name, str) else (
+                    "(variant whose name is unknown)" if variant_name is UNKNOWN else "(unnamed variant)"
+                )
                 missing.append(f"{shown} on {endpoint.address}")
                 evidence.extend(f"{endpoint.address} variant {shown}: {reason}" for reason in why)
     return missing, evidence

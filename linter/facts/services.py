@@ -238,7 +238,8 @@ def pipeline_activities(pipeline: Resource, graph: UnitGraph) -> list[str]:
             objects.extend(blocks(get(definition.props, "pipeline_object")) or [])
     found = []
     for entry in objects:
-        fields = {get(f, "key"): first_of(f, "string_value", "ref_value") for f in blocks(first_of(entry, "fields", "field")) or []}
+        pairs = ((get(f, "key"), first_of(f, "string_value", "ref_value")) for f in blocks(first_of(entry, "fields", "field")) or [])
+        fields = {key: value for key, value in pairs if isinstance(key, str)}
         kind = fields.get("type")
         if isinstance(kind, str) and kind.endswith("Activity"):
             found.append(f"{kind} ({first_of(entry, 'name', 'id')})")

@@ -47,7 +47,7 @@ def find_triggers(graph: UnitGraph) -> dict[str, list[Trigger]]:
                     found[address].add(Trigger(kind, resource.address))
         elif resource.type in ("aws_lambda_permission", "AWS::Lambda::Permission"):
             principal = get(resource.props, "principal")
-            if principal in PERMISSION_PRINCIPALS:
+            if isinstance(principal, str) and principal in PERMISSION_PRINCIPALS:
                 add(get(resource.props, "function_name"), PERMISSION_PRINCIPALS[principal], resource)
         elif resource.type in ("aws_ecs_service", "AWS::ECS::Service"):
             balancers = blocks(get(resource.props, "load_balancer") or get(resource.props, "load_balancers"))
@@ -78,7 +78,8 @@ def _sam_events(function: Resource, found: dict[str, set[Trigger]]) -> None:
     events = get(function.props, "events")
     if isinstance(events, dict):
         for name, event in events.items():
-            kind = SAM_EVENTS.get(get(event, "type"))
+            event_type = get(event, "type")
+            kind = SAM_EVENTS.get(event_type) if isinstance(event_type, str) else None
             if kind:
                 found[function.address].add(Trigger(kind, f"{function.address}.Events.{name}"))
     if isinstance(get(function.props, "function_url_config"), dict):

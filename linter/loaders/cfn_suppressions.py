@@ -3,7 +3,8 @@
 A resource's `Metadata: {mllint: {ignore: [{id, reason}]}}` and the template's own
 `Metadata` (the whole file); YAML comments `# mllint: ignore[...] -- reason`
 inside a resource (indented under its logical id, or after a value on one of its
-lines) and `# mllint: ignore-file[...] -- reason` anywhere.
+lines) and `# mllint: ignore-file[...] -- reason` anywhere. A comment inside an
+`Fn::ForEach` loop covers every resource the loop generates.
 """
 from __future__ import annotations
 
@@ -26,24 +27,32 @@ class _Span:
     column: int  # indentation of the logical id
 
 
-def read_suppressions(template: dict, text: str, resources: list[Resource], rel: str) -> tuple[list[Resource], list[Suppression]]:
-    """The resources with the suppressions that cover them, and every suppression read."""
+def read_suppressions(template: dict, text: str, resources: list[Resource], rel: str,
+                      bodies: dict | None = None, origins: dict[str, str] | None = None) -> tuple[list[Resource], list[Suppression]]:
+    """The resources with the suppressions that cover them, and every suppression read.
+    `bodies` are the resources with `Fn::ForEach` expanded, `origins` the `Resources` key
+    each was written under (default: the template's own)."""
     section = template["Resources"]
+    origins = origins or {}
     everything = [r.address for r in resources]
+    generated: dict[str, list[str]] = {}
+    for logical_id, origin in origins.items():
+        generated.setdefault(origin, []).append(logical_id)
     placed = []
     for directive, where in parse_metadata(template.get("Metadata")):
         placed.append((place(directive, "metadata", "file", rel, rel, _line(where, key_line(template, "Metadata"))), everything))
-    for logical_id, body in section.items():
+    for logical_id, body in (section if bodies is None else bodies).items():
         metadata = body.get("Metadata") if isinstance(body, dict) else None
         for directive, where in parse_metadata(metadata):
-            line = _line(where, key_line(section, logical_id))
+            line = _line(where, key_line(section, origins.get(logical_id, logical_id)))
             placed.append((place(directive, "metadata", "resource", logical_id, rel, line), [logical_id]))
     if "mllint" in text:
-        placed.extend(_comments(template, text, everything, rel))
+        placed.extend(_comments(template, text, everything, rel, generated))
     return attach(resources, placed)
 
 
-def _comments(template: dict, text: str, everything: list[str], rel: str) -> list[tuple[Suppression, list[str]]]:
+def _comments(template: dict, text: str, everything: list[str], rel: str,
+              generated: dict[str, list[str]]) -> list[tuple[Suppression, list[str]]]:
     spans = _spans(template, text)
     placed = []
     for comment in yaml_comments(text):
@@ -57,7 +66,8 @@ def _comments(template: dict, text: str, everything: list[str], rel: str) -> lis
         if span is None:
             placed.append((place(directive, "comment", "resource", rel, rel, comment.line, NOT_IN_RESOURCE), []))
         else:
-            placed.append((place(directive, "comment", "resource", span.logical_id, rel, comment.line), [span.logical_id]))
+            covered = generated.get(span.logical_id, [span.logical_id])
+            placed.append((place(directive, "comment", "resource", span.logical_id, rel, comment.line), covered))
     return placed
 
 

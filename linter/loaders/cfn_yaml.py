@@ -32,6 +32,8 @@ _FUNCTIONS = (
     "And", "Base64", "Cidr", "Equals", "FindInMap", "ForEach", "GetAtt", "GetAZs", "If",
     "ImportValue", "Join", "Length", "Not", "Or", "Select", "Split", "Sub", "ToJsonString",
     "Transform",
+    # Rule functions (the Rules section's assertions); never evaluated, only read.
+    "Contains", "EachMemberEquals", "EachMemberIn", "RefAll", "ValueOf", "ValueOfAll",
 )
 SHORT_FORMS = {"!Ref": "Ref", "!Condition": "Condition", **{f"!{n}": f"Fn::{n}" for n in _FUNCTIONS}}
 # Characters YAML 1.1 does not allow in a stream.

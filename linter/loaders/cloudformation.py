@@ -5,21 +5,26 @@ problem yields no resources, a resource-level problem skips that resource.
 """
 from __future__ import annotations
 
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from mllint.loaders.cfn_intrinsics import Resolver, intrinsic_name
+from mllint.loaders.cfn_foreach import LoopError
+from mllint.loaders.cdk import construct_notes
+from mllint.loaders.cfn_intrinsics import NO_VALUE, Resolver, intrinsic_name
 from mllint.loaders.cfn_suppressions import read_suppressions
 from mllint.loaders.cfn_yaml import TemplateError, key_line, parse_template
-from mllint.records import LoadError, LoadResult, Resource
+from mllint.loaders.files import NOT_REGULAR, cannot_read
+from mllint.records import UNKNOWN, LoadError, LoadResult, Resource
 
 MAX_BYTES = 20 * 1024 * 1024
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 SAM_FUNCTION = "AWS::Serverless::Function"
 
 
-def load_template(path: Path, root: Path) -> LoadResult:
-    """Load one template file; `root` is the scan root that paths are relative to."""
+def load_template(path: Path, root: Path, parameters: Mapping[str, Any] | None = None) -> LoadResult:
+    """Load one template file; `root` is the scan root that paths are relative to;
+    `parameters` override the parameters' defaults (a nested stack's values)."""
     try:
         rel = path.relative_to(root).as_posix()
     except ValueError:
@@ -32,18 +37,29 @@ def load_template(path: Path, root: Path) -> LoadResult:
         return result
 
     resources = template["Resources"]
-    resolver = Resolver(template)
+    resolver = Resolver(template, parameters)
+    for origin, message in resolver.problems:
+        result.errors.append(LoadError(rel, key_line(resources, origin), f"resource {message}"))
     function_globals = _sam_function_globals(template)
-    for logical_id, body in resources.items():
-        line = key_line(resources, logical_id)
-        problem = _resource_problem(logical_id, body)
+    for logical_id, body in resolver.bodies.items():
+        line = key_line(resources, resolver.origins[logical_id])
+        problem = _resource_problem(body)
         if problem:
             result.errors.append(LoadError(rel, line, f"resource {logical_id}: {problem}"))
             continue
-        properties = body.get("Properties") or {}
+        properties = body.get("Properties")
         if function_globals and body["Type"] == SAM_FUNCTION:
-            properties = merge_sam_globals(function_globals, properties)
-        props, refs = resolver.resolve_properties(properties)
+            properties = merge_sam_globals(function_globals, properties or {})
+        try:
+            props, refs, notes = resolver.resolve_properties(properties or {}, body.get("Condition"))
+        except LoopError as exc:
+            result.errors.append(LoadError(rel, line, f"resource {logical_id}: {exc}"))
+            continue
+        if props is NO_VALUE:  # `Properties: !If [C, {...}, !Ref AWS::NoValue]` with C false
+            props = {}
+        elif not isinstance(props, dict) and props is not UNKNOWN:
+            result.errors.append(LoadError(rel, line, f"resource {logical_id}: Properties must be a mapping"))
+            continue
         depends_on = _as_list(body.get("DependsOn", []))
         refs.update(name for name in depends_on if isinstance(name, str) and name in resolver.resources)
         result.resources.append(Resource(
@@ -56,20 +72,26 @@ def load_template(path: Path, root: Path) -> LoadResult:
             props=props,
             refs=tuple(sorted(refs)),
             condition=body.get("Condition"),
+            notes=(*construct_notes(body), *notes),
         ))
-    result.resources, result.suppressions = read_suppressions(template, text, result.resources, rel)
+    result.errors.sort()  # loop problems were found first: template order
+    result.resources, result.suppressions = read_suppressions(
+        template, text, result.resources, rel, resolver.bodies, resolver.origins)
     return result
 
 
 def _read_template(path: Path) -> tuple[dict, str]:
     """The parsed template, checked to have a `Resources` mapping, and its text; raises TemplateError."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise TemplateError(NOT_REGULAR)  # reading a pipe would wait forever
+        size = info.st_size
         if size > MAX_BYTES:
             raise TemplateError(f"file too large ({size / 1024 / 1024:.1f} MB > 20 MB)")
         data = path.read_bytes()
     except OSError as exc:
-        raise TemplateError(f"cannot read file: {exc.strerror or exc}") from None
+        raise TemplateError(cannot_read(path, exc)) from None
     if b"\0" in data:
         raise TemplateError("not a UTF-8 text file (contains NUL bytes)")
     try:
@@ -93,15 +115,14 @@ def _read_template(path: Path) -> tuple[dict, str]:
     return template, text
 
 
-def _resource_problem(logical_id: str, body: Any) -> str | None:
-    """Why this `Resources` entry can't be loaded, or None."""
-    if logical_id.startswith("Fn::ForEach::"):
-        return "Fn::ForEach is not supported; the resources it generates are not checked"
+def _resource_problem(body: Any) -> str | None:
+    """Why this `Resources` entry can't be loaded, or None. `Properties` may be an intrinsic
+    function (`Fn::If`); what it resolves to is checked once resolved."""
     if not isinstance(body, dict):
         return f"must be a mapping, not {_kind(body)}"
     if not isinstance(body.get("Type"), str):
         return "Type is missing or not a string"
-    if not isinstance(body.get("Properties") or {}, dict) or intrinsic_name(body.get("Properties")):
+    if not isinstance(body.get("Properties") or {}, dict):
         return "Properties must be a mapping"
     if not isinstance(body.get("Condition", ""), str):
         return "Condition must be a condition name"

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from mllint.discover import local_module_calls
+from mllint.discover import MAX_TF_BYTES as MAX_FILE_BYTES, local_module_calls
+from mllint.loaders.files import NOT_REGULAR, cannot_read
+from mllint.loaders import cdktf, tf_json
+from mllint.loaders.tf_registry import registry_resources
 from mllint.loaders.tf_suppressions import read_suppressions
+from mllint.loaders.tf_types import variable_type_errors
+from mllint.loaders.tf_standins import without_stand_ins
 from mllint.records import UNKNOWN, LoadError, LoadResult, Link, Resource
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_NESTING = 500  # brackets; from ~1,000 tfparse's output is too deep to decode, at ~100,000 its Go stack overflows
+_BRACKET = re.compile(rb"[()\[\]{}]")
 # Terraform's reserved meta-arguments: they steer Terraform, they are not resource settings.
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"}
 _CHECKED_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
@@ -35,6 +43,7 @@ DERIVED_DATA_ATTRIBUTES = {
     ("aws_sagemaker_prebuilt_ecr_image", "registry_path"): "${{registry}}/{repository_name}:{image_tag}",
 }
 DERIVED_DATA_DEFAULTS = {"aws_sagemaker_prebuilt_ecr_image": {"image_tag": "1"}}  # the provider's default tag
+_INSTANCE_KEY = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]$')
 _NOT_RESOURCES = {"var", "local", "data", "module", "each", "count", "path", "self", "terraform"}
 # `main.tf:12,3-4: Summary; detail` (the range may span lines: `b.tf:2,10-3,1:`).
 _DIAGNOSTIC = re.compile(
@@ -42,6 +51,7 @@ _DIAGNOSTIC = re.compile(
     re.DOTALL,
 )
 _ERROR_PREFIX = "unable to create TerraformConverter: "
+_MORE_DIAGNOSTICS = re.compile(r"\.?, and (\d+) other diagnostic\(s\)$")
 
 
 def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) -> LoadResult:
@@ -59,7 +69,7 @@ def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) ->
     except OSError as exc:
         result.errors.append(LoadError(unit, 0, f"cannot read directory: {exc.strerror or exc}"))
         return result
-    result.errors = _check_files(module_dir, names, root)
+    result.errors = _check_files(module_dir, names, root) + _check_called_modules(module_dir, root)
     vars_paths = _auto_var_files(names)
     for var_file in var_files:
         path = Path(var_file).resolve()
@@ -82,7 +92,8 @@ def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) ->
     except tfparse.ParseError as exc:
         result.errors.append(_parse_error(str(exc), module_dir, root, unit))
         return result
-    resources = _Converter(data, module_dir, root, unit).resources()
+    converter = _Converter(data, module_dir, root, unit)
+    resources = converter.resources() + registry_resources(data.get("module", []), converter)
     result.resources, result.suppressions = read_suppressions(data, resources, module_dir, root)
     result.errors.extend(_local_module_errors(module_dir, root))
     return result
@@ -135,28 +146,69 @@ def _auto_var_files(names: list[str]) -> list[str]:
     return [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names] + auto
 
 
-def _check_files(module_dir: Path, names: list[str], root: Path) -> list[LoadError]:
-    """Errors for module files that are too large, unreadable or not UTF-8."""
+def _check_called_modules(module_dir: Path, root: Path) -> list[LoadError]:
+    """`_check_files` for the .tf files of every local module `module_dir` calls (tfparse reads them too)."""
+    errors = []
+    for callee in _called_modules(module_dir):
+        try:
+            names = sorted(os.listdir(callee))
+        except OSError as exc:
+            errors.append(LoadError(_rel(callee, root), 0, f"cannot read directory: {exc.strerror or exc}"))
+            continue
+        errors.extend(_check_files(callee, names, root, suffixes=(".tf", ".tf.json")))
+    return errors
+
+
+def _check_files(module_dir: Path, names: list[str], root: Path, suffixes: tuple[str, ...] = _CHECKED_SUFFIXES) -> list[LoadError]:
+    """Errors for module files that are too large, unreadable, not regular files or not UTF-8."""
     errors = []
     for name in names:
-        if not name.endswith(_CHECKED_SUFFIXES):
+        if not name.endswith(suffixes):
             continue
         path = module_dir / name
         rel = _rel(path, root)
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
+            info = path.stat()
+            if stat.S_ISDIR(info.st_mode):
+                continue  # Terraform ignores a directory named like a file
+            if not stat.S_ISREG(info.st_mode):
+                errors.append(LoadError(rel, 0, NOT_REGULAR))
+                continue
+            if info.st_size > MAX_FILE_BYTES:
                 errors.append(LoadError(rel, 0, "file is larger than 20 MB; the module was not evaluated"))
                 continue
             data = path.read_bytes()
         except OSError as exc:
-            errors.append(LoadError(rel, 0, f"cannot read file: {exc.strerror or exc}"))
+            errors.append(LoadError(rel, 0, cannot_read(path, exc)))
+            continue
+        if b"\0" in data:
+            errors.append(LoadError(rel, data.count(b"\n", 0, data.index(b"\0")) + 1, "not a text file (contains NUL bytes)"))
             continue
         try:
-            data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
             errors.append(LoadError(rel, line, "file is not valid UTF-8"))
+            continue
+        line = _too_deep(data)
+        if line:
+            errors.append(LoadError(rel, line, f"brackets nest deeper than {MAX_NESTING} levels; the module was not evaluated"))
+        elif name.endswith(".tf"):
+            errors.extend(LoadError(rel, line, message) for line, message in variable_type_errors(text))
     return errors
+
+
+def _too_deep(data: bytes) -> int:
+    """The line where `(`, `[` and `{` first nest deeper than MAX_NESTING (counted in strings
+    and comments too), or 0. Deeper nesting overflows tfparse's stack or its JSON decoding."""
+    if data.count(b"(") + data.count(b"[") + data.count(b"{") <= MAX_NESTING:
+        return 0
+    depth = 0
+    for match in _BRACKET.finditer(data):
+        depth += 1 if match.group() in b"([{" else -1
+        if depth > MAX_NESTING:
+            return data.count(b"\n", 0, match.start()) + 1
+    return 0
 
 
 def _parse_error(message: str, module_dir: Path, root: Path, unit: str) -> LoadError:
@@ -166,7 +218,8 @@ def _parse_error(message: str, module_dir: Path, root: Path, unit: str) -> LoadE
         text = message.removeprefix(_ERROR_PREFIX)
         return LoadError(unit, 0, " ".join(text.split()))
     path = Path(os.path.normpath(module_dir / match["file"]))
-    return LoadError(_rel(path, root), int(match["line"]), " ".join(match["message"].split()))
+    text = _MORE_DIAGNOSTICS.sub(r" (and \1 more)", " ".join(match["message"].split()))
+    return LoadError(_rel(path, root), int(match["line"]), text)
 
 
 def _reference_ids(block: dict) -> set[str]:
@@ -183,6 +236,7 @@ def _is_block(value: Any) -> bool:
     return isinstance(value, dict) and "__tfmeta" in value
 
 
+@lru_cache(maxsize=4096)  # every resource of a file asks for the same path
 def _rel(path: Path, root: Path) -> str:
     rel = os.path.relpath(path, root) if path.drive == root.drive else str(path)
     return Path(rel).as_posix()
@@ -194,6 +248,7 @@ class _Converter:
     def __init__(self, data: dict, module_dir: Path, root: Path, unit: str):
         self.blocks = [b for blocks in data.values() for b in blocks if _is_block(b)]
         self.module_dir, self.root, self.unit = module_dir, root, unit
+        self.json_bodies = tf_json.JsonBodies(module_dir)
         self.addresses = {b["id"]: b["__tfmeta"]["path"] for b in self.blocks if b["__tfmeta"].get("type") == "resource"}
         self.other_ids = {b.get("id") for b in self.blocks} - set(self.addresses)
         self.paths = {b["id"]: b["__tfmeta"].get("path", "?") for b in self.blocks if isinstance(b.get("id"), str)}
@@ -211,11 +266,21 @@ class _Converter:
         found = [self._resource(b) for b in self.blocks if b["id"] in self.addresses]
         return sorted(found, key=lambda r: (r.file, r.line))  # stable: keeps count/for_each order
 
+    def arguments(self, block: dict, prefix: str) -> tuple[dict, tuple[str, ...]]:
+        """A block's arguments (a `module` call's inputs) as props, and the resources they
+        reference; `prefix` is the address of the module instance the block is written in."""
+        self.prefix, self.refs = prefix, set()
+        props = {k: v for k, v in self._block(block).items() if k not in META_ARGUMENTS}
+        return props, tuple(sorted(self.refs))
+
     def _resource(self, block: dict) -> Resource:
         meta = block["__tfmeta"]
         address = meta["path"]
         self.prefix = _MODULE_PREFIX.match(address).group(0)
         self.refs: set[str] = set()
+        raw = self._json_body(meta)
+        if raw is not None:
+            block = tf_json.restore(block, raw)
         props = {k: v for k, v in self._block(block).items() if k not in META_ARGUMENTS}
         self.refs.discard(address)
         return Resource(
@@ -227,7 +292,15 @@ class _Converter:
             unit=self.unit,
             props=props,
             refs=tuple(sorted(self.refs)),
+            notes=cdktf.construct_notes(raw),
         )
+
+    def _json_body(self, meta: dict) -> dict | None:
+        """The resource's own JSON object when it is written in a `.tf.json` file."""
+        if not tf_json.is_json_file(meta["filename"]):
+            return None
+        written = _INSTANCE_KEY.sub("", meta["path"][len(self.prefix):])  # `type.name`
+        return self.json_bodies.body(meta["filename"], meta["label"], written.partition(".")[2])
 
     def _block(self, block: dict) -> dict:
         """A block's arguments without tfparse's bookkeeping; notes the resources it references."""
@@ -271,7 +344,7 @@ class _Converter:
             targets = {self._reference(expression) for expression in expressions}
             links = {t.address for t in targets if isinstance(t, Link)}
             return Link(links.pop()) if len(links) == 1 and UNKNOWN not in targets else UNKNOWN
-        return _EMBEDDED_ID.sub(self._embedded, value)
+        return without_stand_ins(_EMBEDDED_ID.sub(self._embedded, value))
 
     def _derived_data(self, data_type: str, rest: str) -> Any:
         """`data.<type>.<name>.<attribute>` when DERIVED_DATA_ATTRIBUTES knows how to compute it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from mllint.directives import attach, parse_comment, place
@@ -106,6 +107,7 @@ def _covered(block: _Block, blocks: list[_Block], resources: list[Resource]) -> 
     return [r.address for r in resources if r.address.startswith(prefixes)]
 
 
+@lru_cache(maxsize=4096)  # every resource of a file asks for the same path
 def _rel(path: Path, root: Path) -> str:
     rel = os.path.relpath(path, root) if path.drive == root.drive else str(path)
     return Path(rel).as_posix()

@@ -1,0 +1,162 @@
+"""Check the type constraints of `variable` blocks before tfparse evaluates a module.
+
+An invalid constraint (`type = strng`, `type = list("string")`, `type = object`) makes
+tfparse's Go code dereference a nil pointer and abort the whole process; Terraform
+itself rejects it. Reading it here turns that crash into an error with file and line.
+Only a constraint this grammar reads as certainly invalid is reported; anything it
+cannot follow (an unusual layout) is left to tfparse.
+"""
+from __future__ import annotations
+
+import re
+
+_KEYWORDS = {"string", "number", "bool", "any", "list", "map", "set"}
+_COLLECTIONS = {"list", "map", "set"}
+# Whitespace, comments and heredocs are skipped; strings, names and punctuation are tokens.
+_TOKEN = re.compile(
+    r'(?P<skip>\s+|#[^\n]*|//[^\n]*|/\*.*?\*/|<<-?(?P<tag>\w+)\n.*?\n[ \t]*(?P=tag)[ \t]*(?=\n|$))'
+    r'|(?P<token>"(?:[^"\\\n]|\\.)*"|[A-Za-z_][\w-]*|\d+(?:\.\d+)?|[(){}\[\],=:.]|\S)',
+    re.DOTALL,
+)
+_VARIABLE = re.compile(r'^[ \t]*variable[ \t]+(?:"(?P<quoted>[^"\n]*)"|(?P<bare>[A-Za-z_][\w-]*))[ \t]*\{', re.MULTILINE)
+
+
+class _Invalid(Exception):
+    pass
+
+
+def variable_type_errors(text: str) -> list[tuple[int, str]]:
+    """(line, message) for each `variable` whose `type` is certainly not a type constraint."""
+    errors = []
+    for block in _VARIABLE.finditer(text):
+        name = block["quoted"] if block["quoted"] is not None else block["bare"]
+        found = _type_expression(text, _block_tokens(text, block.end()))
+        if found is None:
+            continue
+        position, expression = found
+        try:
+            if _type(expression, 0, top=True) != len(expression):
+                raise _Invalid
+        except _Invalid:
+            line = text.count("\n", 0, position) + 1
+            errors.append((line, f'variable "{name}": invalid type constraint; the module was not evaluated'))
+    return errors
+
+
+def _block_tokens(text: str, start: int) -> list[re.Match] | None:
+    """The tokens of a block body, from `start` (after its `{`) to its closing `}`."""
+    tokens: list[re.Match] = []
+    depth = 1
+    for match in _TOKEN.finditer(text, start):
+        token = match["token"]
+        if token is None:
+            continue
+        if token in "({[":
+            depth += 1
+        elif token in ")}]":
+            depth -= 1
+            if depth == 0:
+                return tokens
+        tokens.append(match)
+    return None
+
+
+def _type_expression(text: str, tokens: list[re.Match] | None) -> tuple[int, list[str]] | None:
+    """The position and tokens of the block's own `type = ...`: from `=` to the end of its
+    line, or further while brackets are open (as HCL reads an attribute)."""
+    depth = 0
+    for index, match in enumerate(tokens or ()):
+        token = match["token"]
+        if depth == 0 and token == "type" and index + 2 < len(tokens) and tokens[index + 1]["token"] == "=":
+            expression, inner = [], 0
+            for previous, current in zip(tokens[index + 1:], tokens[index + 2:]):
+                if inner == 0 and expression and "\n" in text[previous.end():current.start()]:
+                    break
+                value = current["token"]
+                inner += 1 if value in "({[" else -1 if value in ")}]" else 0
+                expression.append(value)
+            return match.start(), expression
+        depth += 1 if token in "({[" else -1 if token in ")}]" else 0
+    return None
+
+
+def _is_name(token: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z_][\w-]*", token))
+
+
+def _type(tokens: list[str], i: int, top: bool = False) -> int:
+    """Read one type at `tokens[i]`; return the index after it or raise _Invalid.
+    `top`: the whole constraint, where the legacy quoted form (`"string"`) is allowed."""
+    token = _at(tokens, i)
+    if token.startswith('"'):
+        if not top or token[1:-1] not in _KEYWORDS:
+            raise _Invalid
+        return i + 1
+    if token in _COLLECTIONS and _peek(tokens, i + 1) == "(":
+        i = _type(tokens, i + 2)
+        return _close(tokens, i, ")")
+    if token in _KEYWORDS:
+        return i + 1
+    if token == "tuple":
+        i = _expect(tokens, _expect(tokens, i + 1, "("), "[")
+        while _at(tokens, i) != "]":
+            i = _type(tokens, i)
+            if _at(tokens, i) == ",":
+                i += 1
+            elif _at(tokens, i) != "]":
+                raise _Invalid
+        return _expect(tokens, i + 1, ")")
+    if token == "object":
+        return _object(tokens, _expect(tokens, _expect(tokens, i + 1, "("), "{"))
+    raise _Invalid
+
+
+def _object(tokens: list[str], i: int) -> int:
+    names = set()
+    while _at(tokens, i) != "}":
+        name = _at(tokens, i)
+        if not _is_name(name) or name in names:
+            raise _Invalid
+        names.add(name)
+        if _at(tokens, i + 1) not in ("=", ":"):
+            raise _Invalid
+        i = _attribute(tokens, i + 2)
+        if _at(tokens, i) == ",":
+            i += 1
+    return _expect(tokens, i + 1, ")")
+
+
+def _attribute(tokens: list[str], i: int) -> int:
+    """An object attribute's type, `optional(type)` or `optional(type, default)`."""
+    if _at(tokens, i) != "optional" or _peek(tokens, i + 1) != "(":
+        return _type(tokens, i)
+    i = _type(tokens, i + 2)
+    if _at(tokens, i) == ",":
+        depth, i = 0, i + 1
+        while depth or _at(tokens, i) not in (")", ","):  # the default: any balanced expression
+            depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(_at(tokens, i), 0)
+            i += 1
+    return _close(tokens, i, ")")
+
+
+def _close(tokens: list[str], i: int, closer: str) -> int:
+    """`closer`, after an optional trailing comma."""
+    if _peek(tokens, i) == ",":
+        i += 1
+    return _expect(tokens, i, closer)
+
+
+def _expect(tokens: list[str], i: int, token: str) -> int:
+    if _at(tokens, i) != token:
+        raise _Invalid
+    return i + 1
+
+
+def _at(tokens: list[str], i: int) -> str:
+    if i >= len(tokens):
+        raise _Invalid
+    return tokens[i]
+
+
+def _peek(tokens: list[str], i: int) -> str | None:
+    return tokens[i] if i < len(tokens) else None

@@ -319,7 +319,8 @@ VALID_TYPES = [
 INVALID_TYPES = [
     '"foo"', 'list("string")', "strng", "LIST(string)", "list(foo)", "list()", "list(string, number)", "object", "tuple",
     "optional(string)", 'object({"a" = string})', "object({a = string, a = number})", "object({a = 5})", "(string)",
-    "null", "5", "var.x",
+    "null", "5", "var.x", "set", "list(map)", "map(list)", "list(object({values = list}))", "object({a = set})",
+    "tuple([list])",
 ]
 
 

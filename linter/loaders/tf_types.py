@@ -12,6 +12,7 @@ import re
 
 _KEYWORDS = {"string", "number", "bool", "any", "list", "map", "set"}
 _COLLECTIONS = {"list", "map", "set"}
+_LEGACY_BARE = {"list", "map"}  # accepted without an element type, as the whole constraint
 # Whitespace, comments and heredocs are skipped; strings, names and punctuation are tokens.
 _TOKEN = re.compile(
     r'(?P<skip>\s+|#[^\n]*|//[^\n]*|/\*.*?\*/|<<-?(?P<tag>\w+)\n.*?\n[ \t]*(?P=tag)[ \t]*(?=\n|$))'
@@ -95,6 +96,10 @@ def _type(tokens: list[str], i: int, top: bool = False) -> int:
     if token in _COLLECTIONS and _peek(tokens, i + 1) == "(":
         i = _type(tokens, i + 2)
         return _close(tokens, i, ")")
+    if token in _COLLECTIONS:  # Terraform's legacy `type = list` / `type = map`: the whole constraint only
+        if top and token in _LEGACY_BARE:
+            return i + 1
+        raise _Invalid
     if token in _KEYWORDS:
         return i + 1
     if token == "tuple":

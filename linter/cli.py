@@ -147,6 +147,12 @@ def _run_scan(options):
 def scan(paths, formats, output, output_dir, config, fail_on, select, ignore, policy_dirs, baseline, var_files, jobs, timeout, colour, verbose) -> None:
     """Scan Terraform modules and CloudFormation templates under PATHS (default: .).
 
+    Reads .tf and .tf.json modules (CDK for Terraform stacks included),
+    registry modules from .terraform/modules or from their inputs, Terraform
+    plan and state JSON, CloudFormation and SAM templates with their local
+    nested stacks, and cdk.out folders; each recognised by its content.
+    Nothing is downloaded or executed.
+
     A .tf file is evaluated with the rest of its module directory, but only
     findings in the files named on the command line are reported (a directory
     reports everything under it).

@@ -8,20 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_scan
-from mllint.loaders.cloudformation import load_template
+from conftest import by_address as by_id, load_cfn as load, run_scan
 from mllint.records import UNKNOWN, Link, LoadError
 from mllint.report import json_report
-
-
-def load(tmp_path: Path, text: str, name: str = "template.yaml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return load_template(path, tmp_path)
-
-
-def by_id(result) -> dict:
-    return {resource.address: resource for resource in result.resources}
 
 
 def loaded(tmp_path: Path, text: str) -> dict:

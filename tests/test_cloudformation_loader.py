@@ -9,27 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import by_address as by_id, load_cfn as load, write_template as write
 from mllint.loaders import cfn_yaml
 from mllint.loaders.cloudformation import load_template
 from mllint.records import UNKNOWN, Link, LoadError
-
-
-def write(tmp_path: Path, text: str | bytes, name: str = "template.yaml") -> Path:
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
-def load(tmp_path: Path, text: str | bytes, name: str = "template.yaml"):
-    return load_template(write(tmp_path, text, name), tmp_path)
-
-
-def by_id(result) -> dict:
-    return {resource.address: resource for resource in result.resources}
 
 
 def props_of(tmp_path: Path, text: str, logical_id: str = "Thing") -> dict:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO
 from mllint.cli import main
 from mllint.packtest import _doc_problems
 from mllint.policy import PolicyError, load_policies, load_policy

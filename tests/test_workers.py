@@ -5,7 +5,6 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from pathlib import Path
 
 from mllint.records import UNKNOWN, LoadResult, Resource
 from mllint.workers import GO_GC_PERCENT, WorkerPool

@@ -8,7 +8,6 @@ resources it reads in `Resource.refs`: both are followed here.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 from mllint.facts.access import get

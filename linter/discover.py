@@ -7,7 +7,9 @@ one YAML or JSON file recognised by its content, not its extension, with the
 templates it nests (`mllint.loaders.cfn_nested`); in a CDK output folder
 (`mllint.loaders.cdk`), the stack templates only. A Terraform plan or state as JSON
 (`terraform show -json`) is one unit too, recognised by its content.
-Anything else is skipped quietly and listed in `skipped` for `--verbose`.
+Anything else is skipped quietly and listed in `skipped` for `--verbose`, as are
+CodeDeploy AppSpec files and macro events, which only read like templates
+(`mllint.loaders.cfn_lookalikes`).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import Callable
 
 from mllint.loaders import cdktf, tf_json
 from mllint.loaders.cdk import cloud_assembly
+from mllint.loaders.cfn_lookalikes import not_a_template
 from mllint.loaders.cfn_nested import nested_templates
 from mllint.loaders.files import NOT_REGULAR, cannot_read
 from mllint.records import LoadError
@@ -233,7 +236,7 @@ def _classify_file(path: Path, root: Path, tf_dirs: dict, cfn_files: set, found:
     text = _sniff_text(head)
     if looks_like_terraform_plan(text):  # first: a plan may hold a template in a string value
         found.plans.add(path)
-    elif looks_like_cloudformation(text):
+    elif looks_like_cloudformation(text) and not not_a_template(path, text):
         cfn_files.add(path)
     else:
         found.skipped.append(_rel(path, root))

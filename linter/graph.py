@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from mllint.facts.access import get
+from mllint.loaders.cdktf import construct_label
 from mllint.records import UNKNOWN, Link, Resource
 
 # The property that carries a resource's own name, where it is not `name` / `Name`.
@@ -37,6 +38,7 @@ NAME_KEYS = {
     "aws_kinesis_firehose_delivery_stream": ("name",),
 }
 _REVISION = re.compile(r":\d+$")
+_INSTANCE_KEY = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]$')  # `[0]`, `["a.b"]`
 
 
 def names_in(text: str) -> set[str]:
@@ -55,11 +57,11 @@ def own_name(resource: Resource) -> str | None:
 
 
 def label_of(resource: Resource) -> str:
-    """The name a person gave the block: Terraform label or CloudFormation logical id
-    (in a nested stack, the part after the last `/`)."""
+    """The name a person gave the block: Terraform label (without a CDK for Terraform
+    hash) or CloudFormation logical id (in a nested stack, the part after the last `/`)."""
     if resource.framework == "terraform":
-        tail = resource.address.rsplit(".", 1)[-1]
-        return tail.split("[", 1)[0]
+        label = _INSTANCE_KEY.sub("", resource.address).rsplit(".", 1)[-1]
+        return construct_label(label, resource.file)
     return resource.address.rsplit("/", 1)[-1]
 
 
@@ -101,6 +103,19 @@ class UnitGraph:
             if len(named) == 1 or (types and named):
                 return named[0]
         return None
+
+    def target_of(self, resource: Resource, key: str, *types: str) -> Resource | None | Any:
+        """The resource of `types` that `resource`'s property `key` names (see `resolve`).
+
+        When the value is unknown (a name with a random suffix, a conditional between
+        resources), the one resource of `types` that `resource` references anywhere
+        (depends_on included); UNKNOWN when it references none or several.
+        """
+        target = self.resolve(get(resource.props, key), *types)
+        if target is not UNKNOWN:
+            return target
+        referenced = [self.by_address[a] for a in resource.refs if a in self.by_address and self.by_address[a].type in types]
+        return referenced[0] if len(referenced) == 1 else UNKNOWN
 
     def points_at(self, value: Any, resource: Resource) -> bool | Any:
         """True if `value` refers to `resource`, False if it refers elsewhere, UNKNOWN if unknowable."""

@@ -5,10 +5,13 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import FIXTURES, run_scan
 from mllint.discover import discover
+from mllint.graph import label_of
 from mllint.loaders.terraform import load_module
-from mllint.records import UNKNOWN, Link
+from mllint.records import UNKNOWN, Link, Resource
 
 
 def write(base: Path, files: dict[str, object]) -> Path:
@@ -171,6 +174,20 @@ def test_cdktf_finding_names_the_construct_and_keeps_the_address():
         TRAINER, f"terraform/cdktf_nightly_retrain/{STACK}/cdk.tf.json", line_of(CDKTF_CASE / STACK / "cdk.tf.json", f'"{TRAINER.split(".")[1]}": {{'),
     )
     assert finding.evidence[-1] == "CDK for Terraform construct ml-training/nightly-retrain/trainer"
+    assert "name says training: nightly-retrain_trainer;" in finding.evidence[0]  # the label without CDKTF's hash
+
+
+@pytest.mark.parametrize(("address", "file", "label"), [
+    (TRAINER, f"{STACK}/cdk.tf.json", "nightly-retrain_trainer"),
+    ('aws_lambda_function.train_0C7A3F19["a.b"]', "cdk.tf.json", "train"),
+    (TRAINER, "main.tf.json", "nightly-retrain_trainer_5E2B9C41"),  # hand-written: kept as written
+    (TRAINER, "main.tf", "nightly-retrain_trainer_5E2B9C41"),
+    ("aws_lambda_function.train_0c7a3f19", "cdk.tf.json", "train_0c7a3f19"),  # CDKTF's hash is upper case
+    ('module.m["x.y"].aws_lambda_function.train["a.b"]', "main.tf", "train"),
+])
+def test_label_drops_the_cdktf_hash_of_a_stack_resource_only(address, file, label):
+    resource = Resource(framework="terraform", type="aws_lambda_function", address=address, file=file, line=1, unit=".", props={})
+    assert label_of(resource) == label
 
 
 def test_cdktf_suppression_by_tag(tmp_path: Path):

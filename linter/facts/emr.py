@@ -1,6 +1,7 @@
 """Facts of EMR clusters: what they run, whether they end when idle, and whether any capacity is Spot."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mllint.facts.access import as_number, blocks, get, spelled
@@ -13,6 +14,7 @@ CFN_GROUPS = ("master_instance_group", "core_instance_group")
 # Applications that serve clients outside YARN, so a cluster running them is long-lived by design
 # (EMR counts a cluster idle when it has no YARN application, pending step or notebook connection).
 SERVICE_APPLICATIONS = ("hbase", "presto", "prestosql", "trino")
+_RELEASE = re.compile(r"^emr-(?P<major>\d+)\.(?P<minor>\d+)\.\d+$")
 # Task capacity declared as its own resource, with the property naming its cluster.
 TASK_CAPACITY = {
     "aws_emr_instance_group": "cluster_id",
@@ -43,7 +45,7 @@ def cluster_facts(cluster: Resource, graph: UnitGraph, signals: Signals) -> dict
         "keep_alive": keep_alive,
         "auto_termination": auto_termination,
         "service_applications": _service_applications(props),
-        "termination_evidence": [keep_alive_why, f"no {spelled(cluster, 'auto_termination_policy')}"]
+        "termination_evidence": [keep_alive_why, f"no {spelled(cluster, 'auto_termination_policy')}", *_release_too_old(cluster)]
         if keep_alive is True and auto_termination is False
         else [],
         "has_spot": has_spot,
@@ -71,6 +73,19 @@ def _keep_alive(cluster: Resource) -> tuple[Any, str]:
         value, setting = get(cluster.props, "instances", "keep_job_flow_alive_when_no_steps"), "Instances.KeepJobFlowAliveWhenNoSteps"
     flag = _boolean(value)
     return flag, f"{setting} is {str(flag).lower()}"
+
+
+def _release_too_old(cluster: Resource) -> list[str]:
+    """A note when the release label is known to predate auto-termination policies
+    (EMR 5.30.0 and 6.1.0 and later); nothing when it is recent or unknown."""
+    label = get(cluster.props, "release_label")
+    match = _RELEASE.match(label) if isinstance(label, str) else None
+    if match is None:
+        return []
+    major, minor = int(match["major"]), int(match["minor"])
+    if major < 5 or (major == 5 and minor < 30) or (major == 6 and minor == 0):
+        return [f"{label} predates auto-termination policies (EMR 5.30.0 and 6.1.0 and later): make it transient or upgrade"]
+    return []
 
 
 def _auto_termination(cluster: Resource) -> Any:

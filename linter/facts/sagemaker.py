@@ -58,7 +58,7 @@ def endpoint_config_facts(config: Resource, graph: UnitGraph, signals: Signals) 
     variants = blocks(get(config.props, "production_variants"))
     if variants is UNKNOWN:
         return {}
-    endpoints = [e for e in graph.of_type(*ENDPOINT_TYPES) if graph.points_at(get(e.props, "endpoint_config_name"), config) is True]
+    endpoints = [e for e in graph.of_type(*ENDPOINT_TYPES) if graph.target_of(e, "endpoint_config_name", config.type) is config]
     models = [graph.resolve(get(variant, "model_name"), *MODEL_TYPES) for variant in variants]
     _add_signals(signals, variants, models, endpoints)
     asynchronous = get(config.props, "async_inference_config")

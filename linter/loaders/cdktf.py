@@ -8,12 +8,14 @@ calls (`__cdktf_module_asset_*`), which are evaluated through the stack.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 
 STACK_FILE = "cdk.tf.json"
 ASSETS = "assets"
 MODULE_ASSET_PREFIX = "__cdktf_module_asset"
 COMMENT_KEY = "//"
+_ID_HASH = re.compile(r"_[0-9A-F]{8}$")  # the hash CDKTF appends to a construct's logical id
 
 
 def asset_folders(directory: Path, names: list[str]) -> list[str]:
@@ -30,3 +32,12 @@ def construct_notes(body: dict | None) -> tuple[str, ...]:
     metadata = comment.get("metadata") if isinstance(comment, dict) else None
     path = metadata.get("path") if isinstance(metadata, dict) else None
     return (f"CDK for Terraform construct {path}",) if isinstance(path, str) and path else ()
+
+
+def construct_label(label: str, file: str) -> str:
+    """A resource label without the hash CDKTF appends (`nightly-retrain_trainer_5E2B9C41` ->
+    `nightly-retrain_trainer`) when the resource is written in a stack file (`cdk.tf.json`);
+    any other label unchanged."""
+    if PurePosixPath(file).name != STACK_FILE:
+        return label
+    return _ID_HASH.sub("", label) or label

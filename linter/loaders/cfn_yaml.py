@@ -40,6 +40,9 @@ SHORT_FORMS = {"!Ref": "Ref", "!Condition": "Condition", **{f"!{n}": f"Fn::{n}" 
 _UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+RAIN_HINT = "a rain directive: scan the template `rain pkg` writes"
+
+
 class TemplateError(Exception):
     """A problem with the template text, at a 1-based line (0 when unknown)."""
 
@@ -101,6 +104,8 @@ def _scalar(event: yaml.ScalarEvent, line: int) -> Any:
 
 
 def _tag_name(tag: str) -> str:
+    if tag.startswith("!Rain::"):  # a directive of the rain CLI, resolved by `rain pkg`
+        return f"{tag} ({RAIN_HINT})"
     return "!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag
 
 

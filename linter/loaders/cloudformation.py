@@ -13,7 +13,7 @@ from mllint.loaders.cfn_foreach import LoopError
 from mllint.loaders.cdk import construct_notes
 from mllint.loaders.cfn_intrinsics import NO_VALUE, Resolver, intrinsic_name
 from mllint.loaders.cfn_suppressions import read_suppressions
-from mllint.loaders.cfn_yaml import TemplateError, key_line, parse_template
+from mllint.loaders.cfn_yaml import RAIN_HINT, TemplateError, key_line, parse_template
 from mllint.loaders.files import NOT_REGULAR, cannot_read
 from mllint.records import UNKNOWN, LoadError, LoadResult, Resource
 
@@ -120,6 +120,8 @@ def _resource_problem(body: Any) -> str | None:
     function (`Fn::If`); what it resolves to is checked once resolved."""
     if not isinstance(body, dict):
         return f"must be a mapping, not {_kind(body)}"
+    if isinstance(body.get("Type"), dict) and any(str(k).startswith("Rain::") for k in body["Type"]):
+        return f"Type {{{next(iter(body['Type']))}: ...}} is {RAIN_HINT}"
     if not isinstance(body.get("Type"), str):
         return "Type is missing or not a string"
     if not isinstance(body.get("Properties") or {}, dict):

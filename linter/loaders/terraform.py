@@ -19,6 +19,7 @@ from mllint.loaders.files import NOT_REGULAR, cannot_read
 from mllint.loaders import cdktf, tf_json
 from mllint.loaders.tf_registry import registry_resources
 from mllint.loaders.tf_suppressions import read_suppressions
+from mllint.loaders.tf_modules import downloaded_modules, source_errors
 from mllint.loaders.tf_types import variable_type_errors
 from mllint.loaders.tf_standins import without_stand_ins
 from mllint.records import UNKNOWN, LoadError, LoadResult, Link, Resource
@@ -147,9 +148,11 @@ def _auto_var_files(names: list[str]) -> list[str]:
 
 
 def _check_called_modules(module_dir: Path, root: Path) -> list[LoadError]:
-    """`_check_files` for the .tf files of every local module `module_dir` calls (tfparse reads them too)."""
+    """`_check_files` for the Terraform files of every local module `module_dir` calls and of
+    every downloaded module (`.terraform/modules`) it calls: tfparse reads them too."""
     errors = []
-    for callee in _called_modules(module_dir):
+    called = _called_modules(module_dir)
+    for callee in called + [d for d in downloaded_modules(module_dir) if d not in called]:
         try:
             names = sorted(os.listdir(callee))
         except OSError as exc:
@@ -193,8 +196,11 @@ def _check_files(module_dir: Path, names: list[str], root: Path, suffixes: tuple
         line = _too_deep(data)
         if line:
             errors.append(LoadError(rel, line, f"brackets nest deeper than {MAX_NESTING} levels; the module was not evaluated"))
-        elif name.endswith(".tf"):
-            errors.extend(LoadError(rel, line, message) for line, message in variable_type_errors(text))
+        else:
+            found = variable_type_errors(text) if name.endswith(".tf") else []
+            if name.endswith((".tf", ".tf.json")):
+                found += source_errors(name, text)
+            errors.extend(LoadError(rel, line, message) for line, message in sorted(found))
     return errors
 
 

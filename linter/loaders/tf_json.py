@@ -103,14 +103,19 @@ def _only_references(text: str) -> bool:
 
 def module_sources(text: str) -> list[str]:
     """The `source` of every `module` block in a Terraform JSON document ([] if it is not valid JSON)."""
+    return [body["source"] for _, body in module_bodies(text) if isinstance(body.get("source"), str)]
+
+
+def module_bodies(text: str) -> list[tuple[str, dict]]:
+    """(name, body) of every `module` block in a Terraform JSON document ([] if it is not valid JSON)."""
     try:
         document = json.loads(text)
     except ValueError:
         return []
-    sources = []
-    for by_name in _objects(document, "module"):
-        for name in by_name:
-            for body in _objects(by_name, name):
-                if isinstance(body.get("source"), str):
-                    sources.append(body["source"])
-    return sources
+    return [
+        (name, body)
+        for by_name in _objects(document, "module")
+        for name in by_name
+        if name != COMMENT_KEY
+        for body in _objects(by_name, name)
+    ]

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import re
 
+from mllint.loaders.hcl_scan import attribute, block_tokens, blocks
+
 _KEYWORDS = {"string", "number", "bool", "any", "list", "map", "set"}
 _COLLECTIONS = {"list", "map", "set"}
 _LEGACY_BARE = {"list", "map"}  # accepted without an element type, as the whole constraint
-# Whitespace, comments and heredocs are skipped; strings, names and punctuation are tokens.
-_TOKEN = re.compile(
-    r'(?P<skip>\s+|#[^\n]*|//[^\n]*|/\*.*?\*/|<<-?(?P<tag>\w+)\n.*?\n[ \t]*(?P=tag)[ \t]*(?=\n|$))'
-    r'|(?P<token>"(?:[^"\\\n]|\\.)*"|[A-Za-z_][\w-]*|\d+(?:\.\d+)?|[(){}\[\],=:.]|\S)',
-    re.DOTALL,
-)
-_VARIABLE = re.compile(r'^[ \t]*variable[ \t]+(?:"(?P<quoted>[^"\n]*)"|(?P<bare>[A-Za-z_][\w-]*))[ \t]*\{', re.MULTILINE)
 
 
 class _Invalid(Exception):
@@ -29,9 +24,8 @@ class _Invalid(Exception):
 def variable_type_errors(text: str) -> list[tuple[int, str]]:
     """(line, message) for each `variable` whose `type` is certainly not a type constraint."""
     errors = []
-    for block in _VARIABLE.finditer(text):
-        name = block["quoted"] if block["quoted"] is not None else block["bare"]
-        found = _type_expression(text, _block_tokens(text, block.end()))
+    for name, start in blocks(text, "variable"):
+        found = attribute(text, block_tokens(text, start), "type")
         if found is None:
             continue
         position, expression = found
@@ -42,43 +36,6 @@ def variable_type_errors(text: str) -> list[tuple[int, str]]:
             line = text.count("\n", 0, position) + 1
             errors.append((line, f'variable "{name}": invalid type constraint; the module was not evaluated'))
     return errors
-
-
-def _block_tokens(text: str, start: int) -> list[re.Match] | None:
-    """The tokens of a block body, from `start` (after its `{`) to its closing `}`."""
-    tokens: list[re.Match] = []
-    depth = 1
-    for match in _TOKEN.finditer(text, start):
-        token = match["token"]
-        if token is None:
-            continue
-        if token in "({[":
-            depth += 1
-        elif token in ")}]":
-            depth -= 1
-            if depth == 0:
-                return tokens
-        tokens.append(match)
-    return None
-
-
-def _type_expression(text: str, tokens: list[re.Match] | None) -> tuple[int, list[str]] | None:
-    """The position and tokens of the block's own `type = ...`: from `=` to the end of its
-    line, or further while brackets are open (as HCL reads an attribute)."""
-    depth = 0
-    for index, match in enumerate(tokens or ()):
-        token = match["token"]
-        if depth == 0 and token == "type" and index + 2 < len(tokens) and tokens[index + 1]["token"] == "=":
-            expression, inner = [], 0
-            for previous, current in zip(tokens[index + 1:], tokens[index + 2:]):
-                if inner == 0 and expression and "\n" in text[previous.end():current.start()]:
-                    break
-                value = current["token"]
-                inner += 1 if value in "({[" else -1 if value in ")}]" else 0
-                expression.append(value)
-            return match.start(), expression
-        depth += 1 if token in "({[" else -1 if token in ")}]" else 0
-    return None
 
 
 def _is_name(token: str) -> bool:

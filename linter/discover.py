@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from mllint.loaders import cdktf, tf_json
+from mllint.loaders import cdktf
 from mllint.loaders.cdk import cloud_assembly
 from mllint.loaders.cfn_lookalikes import not_a_template
 from mllint.loaders.cfn_nested import nested_templates
@@ -150,14 +150,16 @@ def discover(paths: list[Path], root: Path, exclude: Callable[[Path], bool] = la
     return found
 
 
-_LOCAL_SOURCE = re.compile(r'\bsource\s*=\s*"(\.{1,2}(?:/[^"]*)?)"')
-# tfparse also evaluates `source = path.module` (Terraform refuses it): naming the module itself, a loop.
-_PATH_MODULE_SOURCE = re.compile(r'\bsource\s*=\s*(?:path\.module\b|"\$\{path\.module\}(/[^"]*)?")')
 _LOCAL_PATH = re.compile(r"^\.{1,2}(?:/|$)")
 
 
 def local_module_calls(module_dir: Path) -> set[Path]:
-    """Directories of local modules (`source = "./..."`) that the .tf / .tf.json files in `module_dir` call."""
+    """Directories of local modules (`source = "./..."`) that the .tf / .tf.json files in `module_dir` call.
+
+    Only `module` blocks count, as written (not a commented-out call, not a file provisioner's
+    `source`); `source = path.module` (which tfparse evaluates) is the module itself."""
+    from mllint.loaders.tf_modules import module_calls  # it imports this module
+
     called = set()
     for tf_file in sorted(module_dir.glob("*.tf")) + sorted(module_dir.glob("*.tf.json")):
         try:
@@ -167,13 +169,9 @@ def local_module_calls(module_dir: Path) -> set[Path]:
             text = tf_file.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue  # reported when the module is loaded
-        if tf_file.suffix == ".tf":
-            sources = _LOCAL_SOURCE.findall(text) + ["." + rest for rest in _PATH_MODULE_SOURCE.findall(text)]
-        else:
-            sources = tf_json.module_sources(text)
-        for source in sources:
-            if _LOCAL_PATH.match(source):
-                called.add((module_dir / source).resolve())
+        for call in module_calls(tf_file.name, text):
+            if call.source is not None and _LOCAL_PATH.match(call.source):
+                called.add((module_dir / call.source).resolve())
     return called
 
 

@@ -189,6 +189,9 @@ CASES: list[Case] = [
     ("invalid variable type, which crashes tfparse",
      lambda r: write(r / "types/variables.tf", 'variable "subnets" {\n  type    = list("string")\n  default = []\n}\n'), True,
      'types/variables.tf:2: variable "subnets": invalid type constraint; the module was not evaluated'),
+    ("invalid variable type in Terraform JSON, which crashes tfparse",
+     lambda r: write(r / "jtypes/variables.tf.json", '{\n  "variable": {\n    "tags": {\n      "type": "list(map)"\n    }\n  }\n}\n'), True,
+     'jtypes/variables.tf.json:4: variable "tags": invalid type constraint; the module was not evaluated'),
     ("invalid variable type in a downloaded module (.terraform/modules), which crashes tfparse",
      lambda r: (write(r / "reg/main.tf", 'module "m" {\n  source = "acme/thing/aws"\n}\n' + ROLE_TF),
                 write(r / "reg/.terraform/modules/modules.json",
@@ -344,3 +347,21 @@ def test_valid_variable_types_are_left_to_tfparse(constraint):
 def test_invalid_variable_types_are_located(constraint):
     text = f'variable "v" {{\n  type = {constraint}\n}}\nvariable w {{\n  default = <<EOF\n}}}}{{\nEOF\n  type = string\n}}\n'
     assert variable_type_errors(text) == [(2, 'variable "v": invalid type constraint; the module was not evaluated')]
+
+
+JSON_TYPES = [t for t in VALID_TYPES if '"' not in t and "\n" not in t]
+JSON_INVALID = [t for t in INVALID_TYPES if '"' not in t]
+
+
+@pytest.mark.parametrize("constraint", JSON_TYPES)
+def test_valid_variable_types_in_terraform_json_are_left_to_tfparse(constraint):
+    text = json.dumps({"variable": {"v": {"type": constraint, "default": None}}}, indent=2)
+    assert variable_type_errors(text, "variables.tf.json") == []
+
+
+@pytest.mark.parametrize("constraint", JSON_INVALID)
+def test_invalid_variable_types_in_terraform_json_are_located(constraint):
+    text = json.dumps({"variable": [{"w": {"type": "string"}}, {"v": {"default": [], "type": constraint}}]}, indent=2)
+    line = text.splitlines().index(f'        "type": {json.dumps(constraint)}') + 1
+    assert variable_type_errors(text, "variables.tf.json") == [
+        (line, 'variable "v": invalid type constraint; the module was not evaluated')]

@@ -183,3 +183,22 @@ def test_a_missing_or_odd_manifest_is_no_module(tmp_path, content):
     if content:
         write(tmp_path, {".terraform/modules/modules.json": content})
     assert downloaded_modules(tmp_path) == []
+
+
+def test_local_module_calls_read_module_blocks_only(tmp_path):
+    """A commented-out self-call and a file provisioner's `source = "./"` are no module calls (no
+    false cycle); `source = path.module` and `"${path.module}/x"` are, as tfparse reads them."""
+    from mllint.discover import local_module_calls
+
+    write(tmp_path, {
+        "main.tf": '# module "again" {\n#   source = "./"\n# }\n'
+                   'resource "null_resource" "upload" {\n  provisioner "file" {\n    source      = "./"\n'
+                   '    destination = "/tmp/app"\n  }\n}\n' + LAMBDA,
+        "calls.tf": 'module "net" {\n  source = "./network"\n}\n',
+        "more.tf.json": json.dumps({"module": {"jobs": {"source": "${path.module}/jobs"}}}),
+        "network/main.tf": "", "jobs/main.tf": "",
+    })
+    assert local_module_calls(tmp_path) == {tmp_path / "network", tmp_path / "jobs"}
+    assert errors_of(tmp_path) == []
+    write(tmp_path / "self", {"main.tf": 'module "again" {\n  source = path.module\n}\n'})
+    assert local_module_calls(tmp_path / "self") == {tmp_path / "self"}

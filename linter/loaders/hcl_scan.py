@@ -16,6 +16,11 @@ _TOKEN = re.compile(
 )
 
 
+def tokens_of(expression: str) -> list[str]:
+    """The tokens of an expression written on its own (a `.tf.json` string such as `"list(string)"`)."""
+    return [match["token"] for match in _TOKEN.finditer(expression) if match["token"] is not None]
+
+
 def blocks(text: str, kind: str) -> Iterator[tuple[str, int]]:
     """(label, position after `{`) of each top-level-looking `kind "label" {` block."""
     pattern = re.compile(

@@ -197,9 +197,9 @@ def _check_files(module_dir: Path, names: list[str], root: Path, suffixes: tuple
         if line:
             errors.append(LoadError(rel, line, f"brackets nest deeper than {MAX_NESTING} levels; the module was not evaluated"))
         else:
-            found = variable_type_errors(text) if name.endswith(".tf") else []
+            found = []
             if name.endswith((".tf", ".tf.json")):
-                found += source_errors(name, text)
+                found = variable_type_errors(text, name) + source_errors(name, text)
             errors.extend(LoadError(rel, line, message) for line, message in sorted(found))
     return errors
 

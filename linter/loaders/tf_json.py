@@ -101,20 +101,21 @@ def _only_references(text: str) -> bool:
     return bool(expressions) and all(_PLAIN_REFERENCE.fullmatch(e) for e in expressions)
 
 
-def module_sources(text: str) -> list[str]:
-    """The `source` of every `module` block in a Terraform JSON document ([] if it is not valid JSON)."""
-    return [body["source"] for _, body in module_bodies(text) if isinstance(body.get("source"), str)]
-
-
 def module_bodies(text: str) -> list[tuple[str, dict]]:
     """(name, body) of every `module` block in a Terraform JSON document ([] if it is not valid JSON)."""
+    return block_bodies(text, "module")
+
+
+def block_bodies(text: str, kind: str) -> list[tuple[str, dict]]:
+    """(label, body) of every `kind` block (`module`, `variable`) in a Terraform JSON document
+    ([] if it is not valid JSON)."""
     try:
         document = json.loads(text)
     except ValueError:
         return []
     return [
         (name, body)
-        for by_name in _objects(document, "module")
+        for by_name in _objects(document, kind)
         for name in by_name
         if name != COMMENT_KEY
         for body in _objects(by_name, name)

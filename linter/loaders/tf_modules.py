@@ -3,8 +3,9 @@
 * A `source` that is not a literal string (`var.x`, `local.y`, `"${var.x}"`): Terraform
   refuses it ("Variables not allowed"); tfparse evaluates it, loads whatever directory it
   names and, when that is the module itself (a default of `"./"`), never returns.
-  `source_errors` reports each one at its line. `path.module` forms are left to the
-  local-module reading (`mllint.discover.local_module_calls`), which refuses their cycles.
+  `source_errors` reports each one at its line. `path.module` forms read as the local paths
+  tfparse makes of them (`"."`, `"./x"`), so the local-module reading
+  (`mllint.discover.local_module_calls`) refuses their cycles.
 * Modules `terraform init` downloaded: tfparse reads the code of every call that
   `.terraform/modules/modules.json` maps (by its key, `outer.inner`), so
   `downloaded_modules` lists those directories for the same checks as local modules.
@@ -55,7 +56,7 @@ def module_calls(filename: str, text: str) -> list[ModuleCall]:
         if len(tokens) == 1 and tokens[0].startswith('"'):
             calls.append(_template_call(name, tokens[0][1:-1], line))
         elif tokens == ["path", ".", "module"]:
-            calls.append(ModuleCall(name, None, line, None))
+            calls.append(ModuleCall(name, ".", line, None))  # Terraform refuses it; tfparse reads the module itself
         else:
             calls.append(ModuleCall(name, None, line, _expression_refused(tokens)))
     return calls
@@ -132,7 +133,7 @@ def _template_call(name: str, source: str, line: int) -> ModuleCall:
     if not inner:
         return ModuleCall(name, source.replace("$${", "${").replace("%%{", "%{"), line, None)
     if _PATH_MODULE.match(source) and len(inner) == 1:
-        return ModuleCall(name, None, line, None)
+        return ModuleCall(name, "." + source[len("${path.module}"):], line, None)  # as tfparse reads it
     if any(_FUNCTION.search(text) for text in inner):
         return ModuleCall(name, None, line, _FUNCTIONS)
     if any(set(_NAME.findall(text)) - _LITERALS for text in inner):

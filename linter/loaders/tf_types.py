@@ -8,9 +8,11 @@ cannot follow (an unusual layout) is left to tfparse.
 """
 from __future__ import annotations
 
+import json
 import re
 
-from mllint.loaders.hcl_scan import attribute, block_tokens, blocks
+from mllint.loaders.hcl_scan import attribute, block_tokens, blocks, tokens_of
+from mllint.loaders.tf_json import block_bodies
 
 _KEYWORDS = {"string", "number", "bool", "any", "list", "map", "set"}
 _COLLECTIONS = {"list", "map", "set"}
@@ -21,21 +23,40 @@ class _Invalid(Exception):
     pass
 
 
-def variable_type_errors(text: str) -> list[tuple[int, str]]:
-    """(line, message) for each `variable` whose `type` is certainly not a type constraint."""
+def variable_type_errors(text: str, filename: str = "variables.tf") -> list[tuple[int, str]]:
+    """(line, message) for each `variable` whose `type` is certainly not a type constraint;
+    `filename` tells HCL (`.tf`) from Terraform JSON (`.tf.json`, where the type is a string)."""
+    if filename.endswith(".tf.json"):
+        return [
+            (_json_line(text, name), _message(name))
+            for name, body in block_bodies(text, "variable")
+            if isinstance(body.get("type"), str) and "${" not in body["type"] and not _valid(tokens_of(body["type"]))
+        ]
     errors = []
     for name, start in blocks(text, "variable"):
         found = attribute(text, block_tokens(text, start), "type")
-        if found is None:
-            continue
-        position, expression = found
-        try:
-            if _type(expression, 0, top=True) != len(expression):
-                raise _Invalid
-        except _Invalid:
-            line = text.count("\n", 0, position) + 1
-            errors.append((line, f'variable "{name}": invalid type constraint; the module was not evaluated'))
+        if found is not None and not _valid(found[1]):
+            errors.append((text.count("\n", 0, found[0]) + 1, _message(name)))
     return errors
+
+
+def _message(name: str) -> str:
+    return f'variable "{name}": invalid type constraint; the module was not evaluated'
+
+
+def _valid(expression: list[str]) -> bool:
+    try:
+        return _type(expression, 0, top=True) == len(expression)
+    except _Invalid:
+        return False
+
+
+def _json_line(text: str, name: str) -> int:
+    """The line of the variable's `"type"` key (its first mention after `"variable"`), or 1."""
+    start = text.find('"variable"')
+    label = text.find(json.dumps(name), max(start, 0))
+    key = text.find('"type"', max(label, 0))
+    return text.count("\n", 0, key) + 1 if min(start, label, key) >= 0 else 1
 
 
 def _is_name(token: str) -> bool:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mllint.loaders.files import read_small_text
+
 MANIFEST = "manifest.json"
 MARKER = "cdk.out"  # the file `cdk synth` writes with the assembly's schema version
 NESTED_SUFFIX = ".nested.template.json"
@@ -59,11 +61,10 @@ def construct_notes(body: dict) -> tuple[str, ...]:
 
 
 def _read_manifest(path: Path) -> Any:
+    text = read_small_text(path, MAX_MANIFEST_BYTES)
     try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        return json.loads(text) if text is not None else None
+    except ValueError:
         return None
 
 

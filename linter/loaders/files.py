@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 NOT_REGULAR = "not a regular file (a pipe, socket or device); not read"
@@ -13,3 +14,15 @@ def cannot_read(path: Path, exc: OSError) -> str:
     if exc.errno == errno.ENOENT and path.is_symlink():
         return f"broken symbolic link (to {os.readlink(path)})"
     return f"cannot read file: {exc.strerror or exc}"
+
+
+def read_small_text(path: Path, max_bytes: int) -> str | None:
+    """The UTF-8 text of a regular file of at most `max_bytes`, or None: missing, unreadable,
+    too large, not UTF-8, or not a regular file (reading a pipe would wait forever)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -19,7 +19,7 @@ from mllint.loaders.files import NOT_REGULAR, cannot_read
 from mllint.loaders import cdktf, tf_json
 from mllint.loaders.tf_registry import registry_resources
 from mllint.loaders.tf_suppressions import read_suppressions
-from mllint.loaders.tf_modules import downloaded_modules, source_errors
+from mllint.loaders.tf_modules import MANIFEST, downloaded_modules, source_errors
 from mllint.loaders.tf_types import variable_type_errors
 from mllint.loaders.tf_standins import without_stand_ins
 from mllint.records import UNKNOWN, LoadError, LoadResult, Link, Resource
@@ -70,7 +70,7 @@ def load_module(module_dir: Path, root: Path, var_files: Sequence[Path] = ()) ->
     except OSError as exc:
         result.errors.append(LoadError(unit, 0, f"cannot read directory: {exc.strerror or exc}"))
         return result
-    result.errors = _check_files(module_dir, names, root) + _check_called_modules(module_dir, root)
+    result.errors = _check_files(module_dir, names, root) + _check_manifest(module_dir, root) + _check_called_modules(module_dir, root)
     vars_paths = _auto_var_files(names)
     for var_file in var_files:
         path = Path(var_file).resolve()
@@ -145,6 +145,19 @@ def _auto_var_files(names: list[str]) -> list[str]:
     """The variable files Terraform loads by itself, in its order (later files win)."""
     auto = [n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json"))]
     return [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names] + auto
+
+
+def _check_manifest(module_dir: Path, root: Path) -> list[LoadError]:
+    """An error when `.terraform/modules/modules.json` is there but not a regular file (tfparse
+    reads it and would wait forever on a pipe)."""
+    path = module_dir / MANIFEST
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [LoadError(_rel(path, root), 0, cannot_read(path, exc))]
+    return [] if regular else [LoadError(_rel(path, root), 0, NOT_REGULAR)]
 
 
 def _check_called_modules(module_dir: Path, root: Path) -> list[LoadError]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mllint.discover import MAX_TF_BYTES
+from mllint.loaders.files import read_small_text
 from mllint.loaders.hcl_scan import attribute, block_tokens, blocks
 from mllint.loaders.tf_json import module_bodies
 
@@ -101,9 +102,10 @@ def downloaded_modules(module_dir: Path) -> list[Path]:
 
 def _manifest(module_dir: Path) -> dict[str, Path]:
     """modules.json as key -> directory ({} when absent or unreadable: tfparse then ignores it too)."""
+    text = read_small_text(module_dir / MANIFEST, MAX_TF_BYTES)
     try:
-        document = json.loads((module_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = json.loads(text) if text is not None else None
+    except ValueError:
         return {}
     entries = document.get("Modules") if isinstance(document, dict) else None
     mapping = {}

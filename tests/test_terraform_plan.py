@@ -341,3 +341,11 @@ def test_state_links_resources_by_their_names_and_arns(tmp_path):
         entry("aws_batch_job_queue.training", "aws_batch_job_queue", "training", queue)]}}}
     report = run_scan(write(tmp_path, state, name="state.json", indent=2), root=tmp_path, select=["ML301"])
     assert [(f.address, f.line) for f in report.findings] == [("aws_batch_compute_environment.gpu", 8)]
+
+
+def test_evidence_names_the_plan_not_a_module():
+    report = run_scan(FIXTURES / "ML304" / "plan" / "fraud_scoring_endpoint.json", root=FIXTURES / "ML304", select=["ML304"])
+    (finding,) = report.findings
+    assert finding.evidence[-1] == (
+        "aws_sagemaker_endpoint.fraud variant AllTraffic: no scalable target in this plan registers "
+        "endpoint/fraud-scoring/variant/AllTraffic")

@@ -146,4 +146,7 @@ def _scales(action: Resource, target: Any) -> str:
 
 
 def _unit_word(resource: Resource) -> str:
-    return "module" if resource.framework == "terraform" else "template"
+    """What the resource was loaded with: a module, a plan (a Terraform unit that is one file) or a template."""
+    if resource.framework != "terraform":
+        return "template"
+    return "plan" if resource.unit == resource.file else "module"

@@ -150,29 +150,6 @@ def discover(paths: list[Path], root: Path, exclude: Callable[[Path], bool] = la
     return found
 
 
-_LOCAL_PATH = re.compile(r"^\.{1,2}(?:/|$)")
-
-
-def local_module_calls(module_dir: Path) -> set[Path]:
-    """Directories of local modules (`source = "./..."`) that the .tf / .tf.json files in `module_dir` call.
-
-    Only `module` blocks count, as written (not a commented-out call, not a file provisioner's
-    `source`); `source = path.module` (which tfparse evaluates) is the module itself."""
-    from mllint.loaders.tf_modules import module_calls  # it imports this module
-
-    called = set()
-    for tf_file in sorted(module_dir.glob("*.tf")) + sorted(module_dir.glob("*.tf.json")):
-        try:
-            info = tf_file.stat()
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TF_BYTES:
-                continue  # a directory is ignored, as Terraform does; the loader reports pipes and huge files
-            text = tf_file.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue  # reported when the module is loaded
-        for call in module_calls(tf_file.name, text):
-            if call.source is not None and _LOCAL_PATH.match(call.source):
-                called.add((module_dir / call.source).resolve())
-    return called
 
 
 def root_modules(tf_dirs: set[Path]) -> set[Path]:
@@ -182,6 +159,8 @@ def root_modules(tf_dirs: set[Path]) -> set[Path]:
     evaluated through its caller (so its resources get module addresses), unless
     it is only reachable through a cycle of calls with no root above it.
     """
+    from mllint.loaders.tf_modules import local_module_calls  # it imports this module
+
     return roots_of(tf_dirs, local_module_calls)
 
 

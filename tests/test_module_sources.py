@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mllint.loaders.terraform import load_module
-from mllint.loaders.tf_modules import downloaded_modules, module_calls, source_errors
+from mllint.loaders.tf_modules import downloaded_modules, local_module_calls, module_calls, source_errors
 
 LAMBDA = 'resource "aws_lambda_function" "train" {\n  function_name = "train"\n}\n'
 BAD_TYPES = 'variable "ok" {\n  type = string\n}\n\nvariable "tags" {\n  type = list(map)\n}\n'
@@ -188,8 +188,6 @@ def test_a_missing_or_odd_manifest_is_no_module(tmp_path, content):
 def test_local_module_calls_read_module_blocks_only(tmp_path):
     """A commented-out self-call and a file provisioner's `source = "./"` are no module calls (no
     false cycle); `source = path.module` and `"${path.module}/x"` are, as tfparse reads them."""
-    from mllint.discover import local_module_calls
-
     write(tmp_path, {
         "main.tf": '# module "again" {\n#   source = "./"\n# }\n'
                    'resource "null_resource" "upload" {\n  provisioner "file" {\n    source      = "./"\n'

@@ -9,12 +9,11 @@ Dockerfiles) are skipped, never scanned as IaC and never executed.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mllint.loaders.files import read_small_text
+from mllint.loaders.files import read_small_json
 
 MANIFEST = "manifest.json"
 MARKER = "cdk.out"  # the file `cdk synth` writes with the assembly's schema version
@@ -42,7 +41,7 @@ def cloud_assembly(directory: Path, names: list[str]) -> Assembly | None:
     readable manifest, its `*.template.json` files are taken as the templates."""
     if MANIFEST not in names:
         return None
-    manifest = _read_manifest(directory / MANIFEST)
+    manifest = read_small_json(directory / MANIFEST, MAX_MANIFEST_BYTES)
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
     if not isinstance(artifacts, dict):
         if MARKER not in names:
@@ -58,14 +57,6 @@ def construct_notes(body: dict) -> tuple[str, ...]:
     metadata = body.get("Metadata")
     path = metadata.get(CONSTRUCT_PATH) if isinstance(metadata, dict) else None
     return (f"CDK construct {path}",) if isinstance(path, str) and path else ()
-
-
-def _read_manifest(path: Path) -> Any:
-    text = read_small_text(path, MAX_MANIFEST_BYTES)
-    try:
-        return json.loads(text) if text is not None else None
-    except ValueError:
-        return None
 
 
 def _template_file(artifact: Any) -> str | None:

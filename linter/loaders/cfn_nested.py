@@ -29,7 +29,7 @@ from typing import Any, Iterator, Mapping
 
 from mllint.loaders.cdk import NESTED_SUFFIX, construct_notes
 from mllint.loaders.cfn_yaml import TemplateError, key_line, parse_template
-from mllint.loaders.cloudformation import MAX_BYTES, load_template
+from mllint.loaders.cloudformation import MAX_BYTES, load_with_template
 from mllint.records import UNKNOWN, Link, LoadError, LoadResult, Resource
 
 NESTING = {"AWS::CloudFormation::Stack": "TemplateURL", "AWS::Serverless::Application": "Location"}
@@ -118,14 +118,13 @@ class _Nesting:
     def load(self, path: Path, parameters: Mapping[str, Any] | None, prefix: str, context: tuple[str, ...], chain: tuple[Path, ...]) -> None:
         """Load `path` with `parameters` (None: its defaults); its resources' addresses
         start with `prefix` and their notes with `context`."""
-        loaded = load_template(path, self.root, parameters)
+        loaded, template = load_with_template(path, self.root, parameters)
         self.result.errors.extend(loaded.errors)
         self.result.suppressions.extend(loaded.suppressions)
         self.result.resources.extend(_nested(r, prefix, context, self.result.unit) for r in loaded.resources)
         stacks = {r.address: r for r in loaded.resources if r.type in NESTING}
         if not stacks:
             return
-        template = _parse(path)
         rel = _rel(path, self.root)
         for link in stack_links(template, path):
             stack = stacks.get(link.logical_id)
@@ -204,14 +203,6 @@ def _prefixed(value: Any, prefix: str) -> Any:
     if isinstance(value, list):
         return [_prefixed(item, prefix) for item in value]
     return value
-
-
-def _parse(path: Path) -> Any:
-    """The parsed template (already loaded once, so known to parse)."""
-    try:
-        return parse_template(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, TemplateError):
-        return None
 
 
 def _join(path: Path, location: str) -> Path:

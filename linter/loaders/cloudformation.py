@@ -25,6 +25,12 @@ SAM_FUNCTION = "AWS::Serverless::Function"
 def load_template(path: Path, root: Path, parameters: Mapping[str, Any] | None = None) -> LoadResult:
     """Load one template file; `root` is the scan root that paths are relative to;
     `parameters` override the parameters' defaults (a nested stack's values)."""
+    return load_with_template(path, root, parameters)[0]
+
+
+def load_with_template(path: Path, root: Path, parameters: Mapping[str, Any] | None = None) -> tuple[LoadResult, dict | None]:
+    """`load_template`, and the parsed template (None when it can't be read) for a caller that
+    reads more of it (nested stacks), so the file is parsed once."""
     try:
         rel = path.relative_to(root).as_posix()
     except ValueError:
@@ -34,7 +40,7 @@ def load_template(path: Path, root: Path, parameters: Mapping[str, Any] | None =
         template, text = _read_template(path)
     except TemplateError as exc:
         result.errors.append(LoadError(rel, exc.line, exc.message))
-        return result
+        return result, None
 
     resources = template["Resources"]
     resolver = Resolver(template, parameters)
@@ -77,7 +83,7 @@ def load_template(path: Path, root: Path, parameters: Mapping[str, Any] | None =
     result.errors.sort()  # loop problems were found first: template order
     result.resources, result.suppressions = read_suppressions(
         template, text, result.resources, rel, resolver.bodies, resolver.origins)
-    return result
+    return result, template
 
 
 def _read_template(path: Path) -> tuple[dict, str]:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 NOT_REGULAR = "not a regular file (a pipe, socket or device); not read"
 
@@ -25,4 +27,13 @@ def read_small_text(path: Path, max_bytes: int) -> str | None:
             return None
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
+        return None
+
+
+def read_small_json(path: Path, max_bytes: int) -> Any:
+    """The parsed JSON of `read_small_text(path, max_bytes)`, or None when there is none or it is not JSON."""
+    text = read_small_text(path, max_bytes)
+    try:
+        return json.loads(text) if text is not None else None
+    except ValueError:
         return None

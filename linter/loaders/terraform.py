@@ -14,12 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from mllint.discover import MAX_TF_BYTES as MAX_FILE_BYTES, local_module_calls
+from mllint.discover import MAX_TF_BYTES as MAX_FILE_BYTES
 from mllint.loaders.files import NOT_REGULAR, cannot_read
 from mllint.loaders import cdktf, tf_json
 from mllint.loaders.tf_registry import registry_resources
 from mllint.loaders.tf_suppressions import read_suppressions
-from mllint.loaders.tf_modules import MANIFEST, downloaded_modules, source_errors
+from mllint.loaders.tf_modules import MANIFEST, downloaded_modules, local_module_calls, source_errors
 from mllint.loaders.tf_types import variable_type_errors
 from mllint.loaders.tf_standins import without_stand_ins
 from mllint.records import UNKNOWN, LoadError, LoadResult, Link, Resource

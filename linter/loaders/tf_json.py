@@ -101,11 +101,6 @@ def _only_references(text: str) -> bool:
     return bool(expressions) and all(_PLAIN_REFERENCE.fullmatch(e) for e in expressions)
 
 
-def module_bodies(text: str) -> list[tuple[str, dict]]:
-    """(name, body) of every `module` block in a Terraform JSON document ([] if it is not valid JSON)."""
-    return block_bodies(text, "module")
-
-
 def block_bodies(text: str, kind: str) -> list[tuple[str, dict]]:
     """(label, body) of every `kind` block (`module`, `variable`) in a Terraform JSON document
     ([] if it is not valid JSON)."""

@@ -5,7 +5,7 @@
   names and, when that is the module itself (a default of `"./"`), never returns.
   `source_errors` reports each one at its line. `path.module` forms read as the local paths
   tfparse makes of them (`"."`, `"./x"`), so the local-module reading
-  (`mllint.discover.local_module_calls`) refuses their cycles.
+  (`local_module_calls`) refuses their cycles.
 * Modules `terraform init` downloaded: tfparse reads the code of every call that
   `.terraform/modules/modules.json` maps (by its key, `outer.inner`), so
   `downloaded_modules` lists those directories for the same checks as local modules.
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mllint.discover import MAX_TF_BYTES
-from mllint.loaders.files import read_small_text
+from mllint.loaders.files import read_small_json
 from mllint.loaders.hcl_scan import attribute, block_tokens, blocks
-from mllint.loaders.tf_json import module_bodies
+from mllint.loaders.tf_json import block_bodies
 
 MANIFEST = Path(".terraform") / "modules" / "modules.json"
 _INTERPOLATION = re.compile(r"(?<!\$)[$%]\{(?P<inner>[^}]*)\}")
@@ -83,7 +83,7 @@ def downloaded_modules(module_dir: Path) -> list[Path]:
     pending = [(module_dir, "")]
     while pending:
         directory, prefix = pending.pop()
-        for call in sorted(_calls_in(directory), key=lambda c: c.name):
+        for call in sorted(calls_in(directory), key=lambda c: c.name):
             key = prefix + call.name
             if key in manifest:
                 target = manifest[key]
@@ -102,11 +102,7 @@ def downloaded_modules(module_dir: Path) -> list[Path]:
 
 def _manifest(module_dir: Path) -> dict[str, Path]:
     """modules.json as key -> directory ({} when absent or unreadable: tfparse then ignores it too)."""
-    text = read_small_text(module_dir / MANIFEST, MAX_TF_BYTES)
-    try:
-        document = json.loads(text) if text is not None else None
-    except ValueError:
-        return {}
+    document = read_small_json(module_dir / MANIFEST, MAX_TF_BYTES)
     entries = document.get("Modules") if isinstance(document, dict) else None
     mapping = {}
     for entry in entries if isinstance(entries, list) else ():
@@ -115,7 +111,21 @@ def _manifest(module_dir: Path) -> dict[str, Path]:
     return mapping
 
 
-def _calls_in(directory: Path) -> list[ModuleCall]:
+def local_module_calls(module_dir: Path) -> set[Path]:
+    """Directories of local modules (`source = "./..."`) that the .tf / .tf.json files in `module_dir` call.
+
+    Only `module` blocks count, as written (not a commented-out call, not a file provisioner's
+    `source`); `source = path.module` (which tfparse evaluates) is the module itself."""
+    return {
+        (module_dir / call.source).resolve()
+        for call in calls_in(module_dir)
+        if call.source is not None and _LOCAL_PATH.match(call.source)
+    }
+
+
+def calls_in(directory: Path) -> list[ModuleCall]:
+    """The module calls of every .tf / .tf.json file in `directory` (files that can't be read
+    are left to the loader, which reports them)."""
     calls = []
     for path in sorted(directory.glob("*.tf")) + sorted(directory.glob("*.tf.json")):
         try:
@@ -159,7 +169,7 @@ def _expression_refused(tokens: list[str]) -> str | None:
 
 def _json_calls(text: str) -> list[ModuleCall]:
     calls = []
-    for name, body in module_bodies(text):
+    for name, body in block_bodies(text, "module"):
         source = body.get("source")
         if not isinstance(source, str):
             continue
